@@ -1,0 +1,89 @@
+"""The command line: exit codes, JSON, and clear errors on bad input (exit 2, no traceback)."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from verifier.cli import main
+
+INSTANCE = {"latent": {"d1": 2}, "hyper": {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0},
+            "vectors": {}, "data": {"spectrum": [3.0, 0.5], "D0": 3}}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "theorem1" in out and "theorem4" in out
+
+
+def test_check_true_theorem_exits_0_with_json(capsys):
+    code, out, _ = run(capsys, "check", "theorem4", "--examples", "6", "--json", "--claim", "optimum",
+                       "--claim", "omega")
+    verdict = json.loads(out)
+    assert code == 0, verdict
+    assert verdict["status"] == "VERIFIED" and verdict["seed"] == 0
+    assert {c["claim"] for c in verdict["claims"]} == {"optimum", "omega"}
+
+
+def test_check_refuted_claim_exits_1_with_replay(capsys, tmp_path):
+    bad = {"latent": {"d1": 1}, "hyper": {"beta": 0.25, "eta_enc": 1.0, "eta_dec": 1.0},
+           "vectors": {"sigma": [1.0]}, "data": {"spectrum": [0.8], "D0": 1}}
+    path = tmp_path / "cex.json"
+    path.write_text(json.dumps(bad))
+    code, out, _ = run(capsys, "check", "theorem1", "--claim", "remark2", "--instance", str(path))
+    assert code == 1 and "REFUTED" in out
+    code, out, _ = run(capsys, "check", "theorem1", "--claim", "remark2_corrected", "--instance", json.dumps(bad))
+    assert code == 3     # the corrected premise does not hold on this instance: nothing to check
+
+
+def test_solve_prints_both_sides(capsys):
+    code, out, _ = run(capsys, "solve", "theorem4", "--instance", json.dumps(INSTANCE))
+    assert code == 0
+    res = json.loads(out)
+    assert res["claimed"]["omega"] == pytest.approx(res["minimiser"]["singular_values"]["U"], abs=1e-7)
+    assert res["minimiser"]["certified"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["check", "nosuchtheorem"], "unknown theorem 'nosuchtheorem'"),
+    (["check", "missing_file.py"], "does not exist"),
+    (["check", "theorem4", "--claim", "nosuchclaim", "--examples", "1"], "has no claim 'nosuchclaim'"),
+    (["solve", "theorem4", "--instance", "{not json"], "not valid JSON"),
+    (["solve", "theorem4", "--instance", json.dumps({**INSTANCE, "hyper": {"beta": -1, "eta_enc": 1, "eta_dec": 1}})],
+     "beta=-1.0 must be finite and > 0"),
+    (["solve", "theorem1", "--instance", json.dumps(INSTANCE)], "vectors [] given"),
+    (["check", "theorem4", "--examples", "0"], "must be >= 1"),
+])
+def test_usage_errors_exit_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("source, message", [
+    ("x = 1\n", "defines no THEOREM"),
+    ("THEOREM = 42\n", "not a verifier.spec.Theorem"),
+    ("import nonexistent_module_xyz\n", "failed to import"),
+    (textwrap.dedent("""
+        import dataclasses
+        from theorems.theorem4_vae_learnable_sigma import THEOREM as base
+        THEOREM = dataclasses.replace(base, claims=base.claims + (base.claims[0],))
+    """), "two claims are named 'optimum'"),
+])
+def test_malformed_spec_module_exits_2(capsys, tmp_path, source, message):
+    spec = tmp_path / "bad_spec.py"
+    spec.write_text(source)
+    code, _, err = run(capsys, "check", str(spec), "--examples", "1")
+    assert code == 2 and message in err
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "verifier.cli", "list"], capture_output=True, text=True)
+    assert out.returncode == 0 and "theorem1" in out.stdout

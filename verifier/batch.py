@@ -1,0 +1,164 @@
+"""Instantiate a theorem on a batch of instances: data matrices, per-index values, claimed optimum.
+
+This is the ``instantiate`` stage: it reads a :class:`~verifier.spec.Theorem` and a list
+of instances of equal dimensions and returns a :class:`Batch` of tensors; the spec is
+never modified.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+import torch
+
+from .errors import InstanceError
+from .lowering import evaluate
+from .spec import (
+    IdentityBasis, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
+    SortedVector, SortingBasis, Theorem,
+)
+
+# Relative perturbation of the per-index inputs used to measure how sensitive the closed
+# forms are at an instance (large next to a case boundary, where sqrt(max(0, .)) is not Lipschitz).
+BOUNDARY_PERTURBATION = 1e-9
+
+
+@dataclass
+class Batch:
+    theorem: Theorem
+    instances: list
+    dims: dict                      # dimension symbol -> int
+    data: dict[str, torch.Tensor]   # data matrices and hyperparameters, leading dim B
+    indexed: dict[sp.Symbol, torch.Tensor]   # (B, n) per-index quantities (theta_i, sigma'_i)
+    closed: dict[sp.Symbol, torch.Tensor]    # (B, n) closed-form values
+    claimed: dict[str, torch.Tensor]         # the claimed optimum, as the model's variables
+    scale: torch.Tensor             # (B,) loss scale for relative tolerances
+    sensitivity: torch.Tensor       # (B,) relative change of the closed forms under BOUNDARY_PERTURBATION
+
+    @property
+    def size(self) -> int:
+        return len(self.instances)
+
+    def env(self, point: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {**self.data, **point}
+
+
+def statistics_of(theorem: Theorem, instance):
+    """Validate an instance and return (data matrices, dims) as numpy arrays and ints."""
+    instance.validate(theorem.model)
+    mats, data_dims = theorem.model.statistics(instance)
+    dims = {sp.Symbol(k, integer=True, positive=True): v for k, v in instance.latent.items()}
+    dims.update({sp.Symbol(k, integer=True, positive=True): v for k, v in data_dims.items()})
+    return mats, dims
+
+
+def group_by_dims(theorem: Theorem, instances):
+    """Split instances into groups that share every dimension (one tensor batch each)."""
+    groups: dict[tuple, list] = {}
+    for inst in instances:
+        mats, dims = statistics_of(theorem, inst)
+        key = tuple(sorted((str(k), v) for k, v in dims.items()))
+        groups.setdefault(key, []).append((inst, mats, dims))
+    return list(groups.values())
+
+
+def _indexed_values(source, inst, mats, n: int) -> np.ndarray:
+    if isinstance(source, SingularValues):
+        s = np.linalg.svd(mats[source.matrix], compute_uv=False)
+        out = np.zeros(n)
+        out[:min(n, len(s))] = s[:n]
+        return out
+    if isinstance(source, SortedVector):
+        v = np.sort(np.asarray(inst.vectors[source.vector], dtype=np.float64))
+        return v if source.ascending else v[::-1]
+    raise InstanceError(f"unknown per-index source {source!r}")
+
+
+def _basis(source, inst, mats, dims) -> np.ndarray:
+    if isinstance(source, LeftSingularVectors):
+        return np.linalg.svd(mats[source.matrix], full_matrices=True)[0]
+    if isinstance(source, RightSingularVectors):
+        return np.linalg.svd(mats[source.matrix], full_matrices=True)[2].T
+    size = int(sp.sympify(source.size).subs(dims))
+    if isinstance(source, SortingBasis):
+        v = np.asarray(inst.vectors[source.vector])
+        perm = np.argsort(v if source.ascending else -v, kind="stable")
+        return np.eye(size)[:, perm]
+    if isinstance(source, IdentityBasis):
+        return np.eye(size)
+    if isinstance(source, RandomOrthogonalBasis):
+        rng = np.random.default_rng(zlib.crc32(f"orthogonal:{inst.seed}".encode()))
+        q, r = np.linalg.qr(rng.standard_normal((size, size)))
+        return q * np.sign(np.diag(r))
+    raise InstanceError(f"unknown basis {source!r}")
+
+
+def build_optimum(theorem: Theorem, batch_data, bases: dict[str, torch.Tensor], closed, dims, dtype, device):
+    """Assemble the claimed optimum from bases and closed-form diagonals (the construction of the spec)."""
+    B = next(iter(closed.values())).shape[0]
+    env = dict(batch_data)
+    env.update(bases)
+    for diag, sym in theorem.optimum.diagonals:
+        rows, cols = (int(sp.sympify(s).subs(dims)) for s in diag.shape)
+        k = min(rows, cols)
+        m = torch.zeros(B, rows, cols, dtype=dtype, device=device)
+        idx = torch.arange(k, device=device)
+        m[:, idx, idx] = closed[sym][:, :k]
+        env[diag.name] = m
+    point = {}
+    for var, expr in theorem.optimum.construction:
+        point[var.name] = evaluate(expr, env, dims, dtype=dtype, device=device)
+        env[var.name] = point[var.name]
+    return point
+
+
+def closed_form_values(theorem: Theorem, hyper: dict, indexed: dict, dims, dtype, device) -> dict:
+    env = {k: v[:, None] for k, v in hyper.items()}
+    env.update({s.name: v for s, v in indexed.items()})
+    n = next(iter(indexed.values())).shape[1]
+    out = {}
+    for sym, expr in theorem.closed_forms:
+        val = torch.as_tensor(evaluate(expr, env, dims, dtype=dtype, device=device), dtype=dtype, device=device)
+        out[sym] = val.expand(val.shape[0] if val.dim() else 1, n) if val.dim() < 2 else val
+    return out
+
+
+def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
+                basis_override: dict | None = None) -> Batch:
+    """Build a :class:`Batch` from one group of (instance, statistics, dims) of equal dimensions."""
+    instances = [g[0] for g in group]
+    dims = group[0][2]
+    n = int(sp.sympify(theorem.index_size).subs(dims))
+    t = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
+    data = {m.name: t([g[1][m.name] for g in group]) for m in theorem.model.data}
+    hyper = {h.symbol.name: t([inst.hyper[h.symbol.name] for inst in instances])
+             for h in theorem.model.hyperparameters}
+    data.update(hyper)
+    indexed = {s: t([_indexed_values(src, g[0], g[1], n) for g in group]) for s, src in theorem.indexed}
+    closed = closed_form_values(theorem, hyper, indexed, dims, dtype, device)
+    bases_src = dict(theorem.optimum.bases)
+    if basis_override:
+        bases_src.update(basis_override)
+    bases = {b.name: t([_basis(src, g[0], g[1], dims) for g in group]) for b, src in bases_src.items()}
+    claimed = build_optimum(theorem, data, bases, closed, dims, dtype, device)
+
+    # Loss scale: the size of the data term, ||Z||_F^2 / eta_dec^2 and the like, plus |L*|.
+    L_claimed = evaluate(theorem.model.objective, {**data, **claimed}, dims, dtype=dtype, device=device)
+    data_norm = sum((data[m.name] ** 2).sum(dim=(-2, -1)) for m in theorem.model.data if m.name != "Sigma")
+    eta = hyper.get("eta_dec", torch.ones_like(L_claimed))
+    scale = L_claimed.abs() + data_norm / eta**2
+
+    # Sensitivity of the closed forms to a relative perturbation of the per-index inputs.
+    sens = torch.zeros(len(instances), dtype=dtype, device=device)
+    for moved_symbol in indexed:       # one input at a time: moving all of them together can cancel
+        for sign in (-1.0, 1.0):
+            pert = dict(indexed)
+            pert[moved_symbol] = indexed[moved_symbol] * (1 + sign * BOUNDARY_PERTURBATION)
+            moved = closed_form_values(theorem, hyper, pert, dims, dtype, device)
+            for sym in closed:
+                ref = closed[sym].abs().amax(dim=1).clamp_min(1e-300)
+                change = ((moved[sym] - closed[sym]).abs().amax(dim=1) / ref).nan_to_num(0.0)
+                sens = torch.maximum(sens, change)
+    return Batch(theorem, instances, dims, data, indexed, closed, claimed, scale, sens)

@@ -1,0 +1,395 @@
+"""Per-instance checks of each kind of claim, in a lookup table beside the engine.
+
+Each checker reads the :class:`Evidence` of one batch (the instantiated claim, the
+claimed optimum and the minimiser's certified result) and returns one
+:class:`Outcome` per instance.  REFUTED needs a concrete, measured disagreement;
+anything the evidence cannot settle is INCONCLUSIVE; an instance outside a
+claim's premise is SKIPPED.  Every outcome prints the tolerance it used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy as sp
+import torch
+from sympy.matrices.expressions import MatAdd
+
+from .batch import Batch, instantiate
+from .lowering import evaluate
+from .numeric import MinimiserResult
+from .spec import (
+    AllDistinct, AllEqual, AlternativeOptimum, ClosedFormSpectrum, GlobalMinimum, Implication, MatrixRelation,
+    PartialRank, RandomOrthogonalBasis, RankCount, ZeroLines,
+)
+
+VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Relative tolerances; each is multiplied by the instance's own scale."""
+    loss_rtol: float = 1e-9            # |L_min - L*| <= loss_rtol * scale counts as equal
+    claimed_grad_rtol: float = 1e-7    # the claimed optimum must be stationary to this
+    value_rtol: float = 1e-6           # closed-form values vs the minimiser's spectrum
+    relation_rtol: float = 1e-6        # matrix relations at the minimiser
+    zero_rtol: float = 1e-6            # a singular value / line norm below this x reference is zero
+    nonzero_rtol: float = 1e-3         # ... above this x reference is non-zero; in between is undecided
+    boundary_sensitivity: float = 1e-5 # instances whose closed forms move more than this are 'at a boundary'
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v:g}" for k, v in self.__dict__.items())
+
+
+@dataclass
+class Outcome:
+    status: str
+    detail: str
+    metrics: dict = field(default_factory=dict)
+
+
+@dataclass
+class Evidence:
+    batch: Batch
+    result: MinimiserResult
+    group: list
+    tol: Tolerances
+    claimed_loss: torch.Tensor
+    claimed_grad: torch.Tensor
+    _alternatives: dict = field(default_factory=dict)
+
+    @property
+    def loss_tol(self) -> torch.Tensor:
+        return self.tol.loss_rtol * self.batch.scale
+
+    def at_optimum(self, i: int) -> tuple[bool, str]:
+        """Whether the minimiser's point may stand for the optimum of instance i (else why not)."""
+        r = self.result
+        if not bool(r.certified[i]):
+            return False, (f"minimiser not certified (|grad|={float(r.grad_norm[i]):.2e}, "
+                           f"min Hessian eig={float(r.min_hessian_eig[i]):.2e})")
+        if float(self.claimed_loss[i]) < float(r.loss[i]) - float(self.loss_tol[i]):
+            return False, (f"the claimed optimum ({float(self.claimed_loss[i]):.12g}) is lower than every "
+                           f"restart's certified point ({float(r.loss[i]):.12g})")
+        return True, ""
+
+    def value_scale(self, i: int) -> float:
+        # A natural unit for singular values: scale^(1/4) (UV ~ Z, and ||Z||^2 ~ scale).
+        return float(self.batch.scale[i]) ** 0.25
+
+    def boundary(self, i: int) -> bool:
+        return float(self.batch.sensitivity[i]) > self.tol.boundary_sensitivity
+
+    def alternative(self, basis, size):
+        key = basis.name
+        if key not in self._alternatives:
+            alt = instantiate(self.batch.theorem, self.group, basis_override={basis: RandomOrthogonalBasis(size)},
+                              dtype=self.batch.scale.dtype, device=self.batch.scale.device)
+            loss, gradn = claimed_loss_and_grad(alt)
+            self._alternatives[key] = (alt, loss, gradn)
+        return self._alternatives[key]
+
+
+def claimed_loss_and_grad(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Loss and gradient norm (w.r.t. every variable, as a full matrix) at the claimed optimum."""
+    point = {k: v.detach().clone().requires_grad_(True) for k, v in batch.claimed.items()}
+    loss = evaluate(batch.theorem.model.objective, batch.env(point), batch.dims,
+                    dtype=batch.scale.dtype, device=batch.scale.device)
+    grads = torch.autograd.grad(loss.sum(), list(point.values()))
+    gnorm = torch.sqrt(sum((g ** 2).sum(dim=(-2, -1)) for g in grads))
+    return loss.detach(), gnorm
+
+
+# --------------------------------------------------------------------------- helpers
+
+# At an index exactly on its threshold the optimum is degenerate (the loss grows only to fourth
+# order), so float64 pins the optimal point down to ~eps^(1/4) ~ 1e-4 and sqrt(max(0, .)) is not
+# Lipschitz there: values and relations are not comparable; the loss comparison still is.
+_AT_BOUNDARY = ("an index sits at its case boundary: the optimum is degenerate there, so only the loss "
+                "comparison (claim 'optimum') and the symbolic continuity check apply")
+
+
+def _per_index(ev: Evidence, expr) -> torch.Tensor:
+    b = ev.batch
+    env = {k: v[:, None] for k, v in b.data.items() if v.dim() == 1}
+    env.update({s.name: v for s, v in b.indexed.items()})
+    return torch.as_tensor(evaluate(expr, env, b.dims, dtype=b.scale.dtype, device=b.scale.device))
+
+
+def _conditions_hold(ev: Evidence, claim, i: int) -> tuple[bool, str]:
+    inst = ev.batch.instances[i]
+    for cond in claim.when:
+        if isinstance(cond, AllDistinct):
+            v = inst.vectors[cond.vector]
+            if len(set(v)) != len(v):
+                return False, cond.describe()
+        elif isinstance(cond, AllEqual):
+            if len(set(inst.vectors[cond.vector])) != 1:
+                return False, cond.describe()
+        elif isinstance(cond, PartialRank):
+            k = int(_per_index(ev, cond.active)[i].sum())
+            if not 0 < k < ev.batch.indexed[next(iter(ev.batch.indexed))].shape[1]:
+                return False, cond.describe()
+    return True, ""
+
+
+def _classify(values: torch.Tensor, ref: float, tol: Tolerances):
+    """Split magnitudes into zero / non-zero; None where undecided."""
+    zero = values <= tol.zero_rtol * ref
+    nonzero = values >= tol.nonzero_rtol * ref
+    if bool((~zero & ~nonzero).any()):
+        return None
+    return zero
+
+
+def _spectrum(kind: str, m: torch.Tensor) -> torch.Tensor:
+    if kind == "singular_values":
+        return torch.linalg.svdvals(m)
+    if kind == "sqrt_eigenvalues":
+        return torch.sqrt(torch.linalg.eigvalsh(m).clamp_min(0)).flip(-1)
+    raise ValueError(kind)
+
+
+def _matrix_norm(expr, env, ev: Evidence, i: int) -> float:
+    b = ev.batch
+    val = evaluate(expr, env, b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    return float(torch.linalg.matrix_norm(val[i]))
+
+
+# --------------------------------------------------------------------------- checkers
+
+
+def check_global_minimum(claim: GlobalMinimum, ev: Evidence) -> list[Outcome]:
+    out = []
+    r = ev.result
+    for i in range(ev.batch.size):
+        Lc, Lm, tol = float(ev.claimed_loss[i]), float(r.loss[i]), float(ev.loss_tol[i])
+        gtol = ev.tol.claimed_grad_rtol * float(ev.batch.scale[i])
+        metrics = {"claimed_loss": Lc, "minimiser_loss": Lm, "loss_gap": Lc - Lm, "loss_tol": tol,
+                   "claimed_grad_norm": float(ev.claimed_grad[i]), "grad_tol": gtol,
+                   "minimiser_grad_norm": float(r.grad_norm[i]), "min_hessian_eig": float(r.min_hessian_eig[i])}
+        if float(ev.claimed_grad[i]) > gtol:
+            out.append(Outcome(REFUTED, f"the claimed optimum is not stationary: |grad L| = "
+                                        f"{float(ev.claimed_grad[i]):.3e} > {gtol:.1e}", metrics))
+        elif Lm < Lc - tol:
+            out.append(Outcome(REFUTED, f"the minimiser found a lower loss: {Lm:.15g} < claimed {Lc:.15g} "
+                                        f"(gap {Lc - Lm:.3e} > tol {tol:.1e})", metrics))
+        else:
+            ok, why = ev.at_optimum(i)
+            if ok:
+                out.append(Outcome(VERIFIED, f"loss gap {Lc - Lm:.2e} <= {tol:.1e}; claimed point stationary "
+                                             f"(|grad| {float(ev.claimed_grad[i]):.1e})", metrics))
+            else:
+                out.append(Outcome(INCONCLUSIVE, why, metrics))
+    return out
+
+
+def check_spectrum(claim: ClosedFormSpectrum, ev: Evidence) -> list[Outcome]:
+    kind, name = claim.measured
+    measured = _spectrum(kind, ev.result.point[name])
+    claimed = ev.batch.closed[claim.quantity]
+    out = []
+    for i in range(ev.batch.size):
+        m = measured[i].sort(descending=True).values
+        c = claimed[i].sort(descending=True).values
+        n = max(len(m), len(c))
+        m = torch.nn.functional.pad(m, (0, n - len(m)))
+        c = torch.nn.functional.pad(c, (0, n - len(c)))
+        diff = (m - c).abs()
+        ref = max(float(c.abs().max()), float(m.abs().max()), ev.value_scale(i) * 1e-3)
+        rtol = ev.tol.value_rtol + float(ev.batch.sensitivity[i])
+        tol = rtol * ref
+        metrics = {"max_error": float(diff.max()), "D_MA": float(diff.mean()), "tolerance": tol,
+                   "claimed": c.tolist(), "measured": m.tolist()}
+        if ev.boundary(i):
+            out.append(Outcome(SKIPPED, _AT_BOUNDARY, metrics))
+            continue
+        ok, why = ev.at_optimum(i)
+        lower = float(ev.result.loss[i]) < float(ev.claimed_loss[i]) - float(ev.loss_tol[i])
+        if not ok and not (lower and bool(ev.result.certified[i])):
+            out.append(Outcome(INCONCLUSIVE, why, metrics))
+        elif float(diff.max()) <= tol:
+            out.append(Outcome(VERIFIED, f"max error {float(diff.max()):.2e} <= {tol:.1e} "
+                                         f"(D_MA {float(diff.mean()):.2e})", metrics))
+        else:
+            out.append(Outcome(REFUTED, f"closed form {[round(x, 9) for x in c.tolist()]} vs certified optimum "
+                                        f"{[round(x, 9) for x in m.tolist()]}: max error {float(diff.max()):.3e} "
+                                        f"> {tol:.1e}", metrics))
+    return out
+
+
+def check_relation(claim: MatrixRelation, ev: Evidence) -> list[Outcome]:
+    env = ev.batch.env(ev.result.point)
+    b = ev.batch
+    residual = evaluate(claim.residual, env, b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    terms = MatAdd.make_args(claim.residual) if isinstance(claim.residual, MatAdd) else (claim.residual,)
+    out = []
+    for i in range(b.size):
+        res = float(torch.linalg.matrix_norm(residual[i]))
+        ref = sum(_matrix_norm(t, env, ev, i) for t in terms)
+        # Relative to the size of the relation's terms, with a floor at float64 resolution of
+        # the loss scale for optima where every term vanishes (complete collapse).
+        tol = (ev.tol.relation_rtol + float(b.sensitivity[i])) * ref + 1e-15 * float(b.scale[i])
+        metrics = {"residual": res, "reference": ref, "tolerance": tol}
+        ok, why = ev.at_optimum(i)
+        if ev.boundary(i):
+            out.append(Outcome(SKIPPED, _AT_BOUNDARY, metrics))
+        elif not ok:
+            out.append(Outcome(INCONCLUSIVE, why, metrics))
+        elif res <= tol:
+            out.append(Outcome(VERIFIED, f"residual {res:.2e} <= {tol:.1e}", metrics))
+        else:
+            out.append(Outcome(REFUTED, f"at the certified optimum the residual is {res:.3e} > {tol:.1e} "
+                                        f"(terms of size {ref:.3g})", metrics))
+    return out
+
+
+def _numerical_rank(m: torch.Tensor, ev: Evidence, i: int):
+    sv = torch.linalg.svdvals(m)
+    ref = max(float(sv.max()) if sv.numel() else 0.0, ev.value_scale(i))
+    zero = _classify(sv, ref, ev.tol)
+    return None if zero is None else int((~zero).sum()), sv
+
+
+def check_rank(claim: RankCount, ev: Evidence) -> list[Outcome]:
+    active = _per_index(ev, claim.active)
+    out = []
+    for i in range(ev.batch.size):
+        expected = int(active[i].sum())
+        ok, why = ev.at_optimum(i)
+        if not ok:
+            out.append(Outcome(INCONCLUSIVE, why))
+            continue
+        if ev.boundary(i):
+            out.append(Outcome(SKIPPED, _AT_BOUNDARY))
+            continue
+        ranks = {}
+        for name in claim.matrices:
+            r, sv = _numerical_rank(ev.result.point[name][i], ev, i)
+            ranks[name] = r
+        metrics = {"expected_rank": expected, **{f"rank_{k}": v for k, v in ranks.items()}}
+        if any(v is None for v in ranks.values()):
+            out.append(Outcome(INCONCLUSIVE, f"a singular value is neither zero nor non-zero at the tolerances "
+                                             f"({ev.tol.zero_rtol:g}, {ev.tol.nonzero_rtol:g})", metrics))
+        elif all(v == expected for v in ranks.values()):
+            out.append(Outcome(VERIFIED, f"ranks {ranks} = {expected}", metrics))
+        else:
+            out.append(Outcome(REFUTED, f"ranks at the certified optimum {ranks}, claimed {expected}", metrics))
+    return out
+
+
+def _lines(m: torch.Tensor, axis: str) -> torch.Tensor:
+    return m.norm(dim=-1) if axis == "rows" else m.norm(dim=-2)
+
+
+def check_zero_lines(claim: ZeroLines, ev: Evidence) -> list[Outcome]:
+    out = []
+    for i in range(ev.batch.size):
+        okc, cond = _conditions_hold(ev, claim, i)
+        if not okc:
+            out.append(Outcome(SKIPPED, f"premise not met: {cond}"))
+            continue
+        ok, why = ev.at_optimum(i)
+        if not ok:
+            out.append(Outcome(INCONCLUSIVE, why))
+            continue
+        if ev.boundary(i):
+            out.append(Outcome(SKIPPED, _AT_BOUNDARY))
+            continue
+        m = ev.result.point[claim.matrix][i]
+        rank, _ = _numerical_rank(m, ev, i)
+        norms = _lines(m, claim.axis)
+        ref = max(float(norms.max()), ev.value_scale(i))
+        zero = _classify(norms, ref, ev.tol)
+        if rank is None or zero is None:
+            out.append(Outcome(INCONCLUSIVE, "a line norm or singular value is undecided at the tolerances"))
+            continue
+        n_lines = norms.shape[0]
+        metrics = {"zero_lines": int(zero.sum()), "expected": n_lines - rank, "rank": rank}
+        problems = []
+        if int(zero.sum()) != n_lines - rank:
+            problems.append(f"{int(zero.sum())} zero {claim.axis} of {claim.matrix}, expected "
+                            f"{n_lines} - rank {rank} = {n_lines - rank}")
+        if claim.matching is not None and bool(zero.any()):
+            axis, other = claim.matching
+            onorms = _lines(ev.result.point[other][i], axis)[zero]
+            oref = max(float(_lines(ev.result.point[other][i], axis).max()), ev.value_scale(i))
+            if bool((onorms > ev.tol.zero_rtol * oref).any()):
+                problems.append(f"the matching {axis} of {other} are not zero (norms {onorms.tolist()})")
+        if problems:
+            out.append(Outcome(REFUTED, "; ".join(problems), metrics))
+        else:
+            out.append(Outcome(VERIFIED, f"{int(zero.sum())} zero {claim.axis} = {n_lines} - rank {rank}", metrics))
+    return out
+
+
+def check_implication(claim: Implication, ev: Evidence) -> list[Outcome]:
+    premise = _per_index(ev, claim.premise)
+    out = []
+    for i in range(ev.batch.size):
+        if not bool(premise[i].all()):
+            out.append(Outcome(SKIPPED, "premise not met"))
+            continue
+        ok, why = ev.at_optimum(i)
+        if not ok:
+            out.append(Outcome(INCONCLUSIVE, why))
+            continue
+        if ev.boundary(i):
+            out.append(Outcome(SKIPPED, _AT_BOUNDARY))
+            continue
+        norm = float(torch.linalg.matrix_norm(ev.result.point[claim.matrix][i]))
+        ref = ev.value_scale(i)
+        metrics = {"norm": norm, "reference": ref}
+        if norm <= ev.tol.zero_rtol * ref:
+            out.append(Outcome(VERIFIED, f"premise holds and ||{claim.matrix}*|| = {norm:.1e}", metrics))
+        elif norm >= ev.tol.nonzero_rtol * ref:
+            out.append(Outcome(REFUTED, f"premise holds for every index but the certified optimum has "
+                                        f"||{claim.matrix}*||_F = {norm:.4g} != 0", metrics))
+        else:
+            out.append(Outcome(INCONCLUSIVE, f"||{claim.matrix}*|| = {norm:.1e} is undecided", metrics))
+    return out
+
+
+def check_alternative(claim: AlternativeOptimum, ev: Evidence) -> list[Outcome]:
+    size = claim.basis.shape[0]
+    alt, loss, gradn = None, None, None
+    out = []
+    for i in range(ev.batch.size):
+        okc, cond = _conditions_hold(ev, claim, i)
+        if not okc:
+            out.append(Outcome(SKIPPED, f"premise not met: {cond}"))
+            continue
+        if ev.boundary(i):
+            out.append(Outcome(SKIPPED, _AT_BOUNDARY))
+            continue
+        if alt is None:
+            alt, loss, gradn = ev.alternative(claim.basis, size)
+        best = min(float(ev.claimed_loss[i]), float(ev.result.loss[i]))
+        tol = float(ev.loss_tol[i])
+        gtol = ev.tol.claimed_grad_rtol * float(ev.batch.scale[i])
+        norms = _lines(alt.claimed[claim.matrix][i], "rows")
+        ref = max(float(norms.max()), ev.value_scale(i))
+        metrics = {"alternative_loss": float(loss[i]), "best_loss": best, "grad_norm": float(gradn[i]),
+                   "smallest_line_norm": float(norms.min())}
+        if float(gradn[i]) > gtol or float(loss[i]) > best + tol:
+            out.append(Outcome(REFUTED, f"with {claim.basis} replaced by a random orthogonal matrix the point is "
+                                        f"not optimal (loss {float(loss[i]):.12g} vs {best:.12g}, "
+                                        f"|grad| {float(gradn[i]):.2e})", metrics))
+        elif float(norms.min()) > ev.tol.zero_rtol * ref:   # the point is built exactly: no noise band
+            out.append(Outcome(VERIFIED, f"an optimum with no zero row of {claim.matrix} exists "
+                                         f"(smallest row norm {float(norms.min()):.3g})", metrics))
+        else:
+            out.append(Outcome(INCONCLUSIVE, "the random orthogonal basis happened to leave a (near) zero row",
+                               metrics))
+    return out
+
+
+CHECKERS: dict[type, Callable] = {
+    GlobalMinimum: check_global_minimum,
+    ClosedFormSpectrum: check_spectrum,
+    MatrixRelation: check_relation,
+    RankCount: check_rank,
+    ZeroLines: check_zero_lines,
+    Implication: check_implication,
+    AlternativeOptimum: check_alternative,
+}

@@ -1,0 +1,140 @@
+"""The ``verifier`` command: list, check and solve.
+
+Exit codes: 0 every claim verified, 1 a claim refuted, 3 inconclusive, 2 usage or spec error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import InstanceError, SpecError, UsageError, VerifierError
+from .instances import Instance
+from .numeric import MinimiserSettings
+from .pipeline import PipelineSettings, resolve_device
+from .verdicts import EXIT_CODES
+
+USAGE_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="verifier", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the registered theorems")
+
+    check = sub.add_parser("check", help="verify every claim of a theorem")
+    check.add_argument("spec", help="a registered theorem name, 'all', or the path of a spec module (.py)")
+    check.add_argument("--examples", type=int, default=64, help="instances to draw (default 64)")
+    check.add_argument("--batch", type=int, default=8, help="largest batch of instances per tensor op")
+    check.add_argument("--max-dim", type=int, default=4, help="largest latent / data dimension drawn")
+    check.add_argument("--restarts", type=int, default=4, help="random restarts per instance")
+    check.add_argument("--seed", type=int, default=0, help="seed of every random choice (printed)")
+    check.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    check.add_argument("--claim", action="append", help="check only this claim (repeatable)")
+    check.add_argument("--instance", help="check one instance: a JSON file or an inline JSON object")
+    check.add_argument("--no-symbolic", action="store_true", help="skip the sympy checks of the closed forms")
+    check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+
+    solve = sub.add_parser("solve", help="claimed closed form and minimiser for one instance, as JSON")
+    solve.add_argument("spec")
+    solve.add_argument("--instance", required=True, help="a JSON file or an inline JSON object")
+    solve.add_argument("--restarts", type=int, default=4)
+    solve.add_argument("--seed", type=int, default=0)
+    solve.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    return p
+
+
+def read_instance(arg: str) -> Instance:
+    text = arg
+    if not arg.lstrip().startswith("{"):
+        path = Path(arg)
+        if not path.is_file():
+            raise UsageError(f"--instance {arg!r}: no such file (give a JSON file or an inline JSON object)")
+        text = path.read_text()
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InstanceError(f"--instance is not valid JSON: {exc}") from None
+    return Instance.from_json(obj)
+
+
+def _settings(args) -> PipelineSettings:
+    if args.restarts < 1:
+        raise UsageError(f"--restarts={args.restarts} must be >= 1")
+    return PipelineSettings(minimiser=MinimiserSettings(restarts=args.restarts, seed=args.seed,
+                                                        device=resolve_device(args.device)),
+                            device=resolve_device(args.device))
+
+
+def _print_verdict(verdict, out=None) -> None:
+    out = out or sys.stdout
+    th = verdict.theorem
+    print(f"{th.name}: {th.title}  [{th.source}]", file=out)
+    print(f"  seed={verdict.seed}  instances evaluated={verdict.instances}  device={verdict.settings.device}  "
+          f"time={verdict.elapsed:.1f}s", file=out)
+    print(f"  tolerances: {verdict.settings.tolerances.describe()}", file=out)
+    for c in verdict.claims:
+        counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted(c.counts.items()))
+        print(f"  {c.status:<12} {c.claim.name:<28} {c.claim.equation:<28} {counts}", file=out)
+        print(f"               {c.detail}", file=out)
+        if c.counterexample is not None:
+            print(f"               counterexample: {json.dumps(c.counterexample.to_json())}", file=out)
+            from .verdicts import replay_command
+            print(f"               replay: {replay_command(th.name, c.claim.name, c.counterexample)}", file=out)
+    print(f"  => {verdict.status}", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except VerifierError as exc:
+        print(f"verifier: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyError as exc:          # an unknown --claim
+        print(f"verifier: error: {exc.args[0]}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def _run(args) -> int:
+    from .loader import load_spec, registry
+    if args.command == "list":
+        for name in sorted(registry()):
+            th = load_spec(name)
+            print(f"{name:<12} {th.title}  [{th.source}]  {len(th.claims)} claims")
+        return 0
+    if args.command == "check" and args.spec == "all":
+        codes = [_check(load_spec(name), args) for name in sorted(registry())]
+        return max(codes, key=lambda c: (c == 1, c == 3, c))
+    theorem = load_spec(args.spec)
+    if args.command == "check":
+        return _check(theorem, args)
+    if args.command == "solve":
+        from .solve import solve
+        print(json.dumps(solve(theorem, read_instance(args.instance), _settings(args)), indent=2))
+        return 0
+    raise UsageError(f"unknown command {args.command}")
+
+
+def _check(theorem, args) -> int:
+    from .verdicts import check_instance, check_theorem
+    if args.examples < 1 or args.batch < 1 or args.max_dim < 1:
+        raise UsageError("--examples, --batch and --max-dim must be >= 1")
+    settings = _settings(args)
+    if args.instance:
+        verdict = check_instance(theorem, read_instance(args.instance), settings=settings, claims=args.claim)
+    else:
+        progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
+        verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
+                                seed=args.seed, settings=settings, claims=args.claim,
+                                symbolic=not args.no_symbolic, progress=progress)
+    if args.json:
+        print(json.dumps(verdict.to_json(), indent=2, default=str))
+    else:
+        _print_verdict(verdict)
+    return EXIT_CODES[verdict.status]
+
+
+if __name__ == "__main__":   # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Find and validate a spec: a registered theorem name, or the path of a spec module file."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from .errors import SpecError, UsageError
+from .spec import Theorem
+
+
+def registry() -> dict[str, str]:
+    from theorems import REGISTRY
+    return dict(REGISTRY)
+
+
+def load_spec(name_or_path: str) -> Theorem:
+    """Return the ``THEOREM`` of a registered spec (``theorem1``) or of a module file (``my_variant.py``)."""
+    reg = registry()
+    if name_or_path in reg:
+        module = importlib.import_module(reg[name_or_path])
+        origin = reg[name_or_path]
+    else:
+        path = Path(name_or_path)
+        if path.suffix != ".py":
+            raise UsageError(f"unknown theorem {name_or_path!r}: not a registered name ({', '.join(sorted(reg))}) "
+                             f"and not a .py spec module")
+        if not path.is_file():
+            raise UsageError(f"spec module {name_or_path!r} does not exist")
+        module = _import_file(path)
+        origin = str(path)
+    theorem = getattr(module, "THEOREM", None)
+    if theorem is None:
+        raise SpecError(f"spec module {origin} defines no THEOREM; a spec module must end with "
+                        f"THEOREM = Theorem(...) (see the README, 'Adding a theorem')")
+    if not isinstance(theorem, Theorem):
+        raise SpecError(f"spec module {origin}: THEOREM is a {type(theorem).__name__}, not a verifier.spec.Theorem")
+    return theorem
+
+
+def _import_file(path: Path):
+    name = f"_verifier_spec_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SpecError:
+        raise
+    except Exception as exc:   # a spec module that fails to import is a malformed spec, not a crash
+        raise SpecError(f"spec module {path} failed to import: {type(exc).__name__}: {exc}") from exc
+    return module

@@ -1,0 +1,344 @@
+"""The data a theorem spec is made of.
+
+A spec module in ``theorems/`` builds one frozen :class:`Theorem`: the model (the
+matrix objective, written once in sympy, and how data become its matrices), the
+per-index quantities and closed forms the theorem prints, how the claimed
+optimum is assembled from them, and every printed claim as its own item.  A spec
+says *what* is claimed, never how to check it: checking is ``verifier.pipeline``.
+Everything here is validated on construction and then only read; a variant or
+mutant is a new object made with :meth:`Theorem.replace_closed_form` and friends.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+
+from .errors import SpecError
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """A positive scalar the user sets (beta, eta_enc, ...)."""
+    symbol: sp.Symbol
+    meaning: str
+
+
+@dataclass(frozen=True)
+class FixedVector:
+    """A per-latent-dimension vector the user sets, e.g. the unlearnable encoder std sigma_i."""
+    name: str
+    length: sp.Symbol
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A matrix the training minimises over.
+
+    ``kind`` is ``"free"`` (every entry) or ``"positive_diagonal"`` (a diagonal
+    covariance, parametrised by the logs of its entries so it stays positive).
+    """
+    symbol: MatrixSymbol
+    kind: str = "free"
+
+    def __post_init__(self):
+        if self.kind not in ("free", "positive_diagonal"):
+            raise SpecError(f"Variable {self.symbol}: kind={self.kind!r} is not one of 'free', 'positive_diagonal'")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A matrix objective and the map from an instance's data to its matrices.
+
+    ``statistics(instance)`` returns the data matrices (by symbol name) and the
+    data-determined dimensions (by dimension-symbol name), as numpy arrays/ints.
+    """
+    name: str
+    description: str
+    objective: sp.Expr
+    equation: str
+    variables: tuple[Variable, ...]
+    data: tuple[MatrixSymbol, ...]
+    hyperparameters: tuple[Hyperparameter, ...]
+    fixed_vectors: tuple[FixedVector, ...]
+    latent_dims: tuple[sp.Symbol, ...]
+    data_dims: tuple[sp.Symbol, ...]
+    statistics: Callable
+    data_kind: str = "x"
+
+    def __post_init__(self):
+        names = [v.symbol.name for v in self.variables] + [m.name for m in self.data]
+        if len(set(names)) != len(names):
+            raise SpecError(f"Model {self.name}: a matrix is declared twice among {names}")
+        known = set(names) | {h.symbol.name for h in self.hyperparameters}
+        used = {s.name for s in self.objective.free_symbols if hasattr(s, "name")}
+        dims = {str(d) for d in self.latent_dims + self.data_dims}
+        unknown = used - known - dims
+        if unknown:
+            raise SpecError(f"Model {self.name}: the objective uses {sorted(unknown)}, which are neither "
+                            f"variables, data nor hyperparameters ({sorted(known)})")
+
+    @property
+    def variable_names(self) -> tuple[str, ...]:
+        return tuple(v.symbol.name for v in self.variables)
+
+    def matrix(self, name: str) -> MatrixSymbol:
+        for m in [v.symbol for v in self.variables] + list(self.data):
+            if m.name == name:
+                return m
+        raise SpecError(f"Model {self.name} has no matrix named {name!r}; it has "
+                        f"{[v.symbol.name for v in self.variables] + [m.name for m in self.data]}")
+
+
+# --------------------------------------------------------------------------- per-index data
+
+
+@dataclass(frozen=True)
+class SingularValues:
+    """theta_i: singular values of a data matrix, non-increasing, zero past the ones that exist."""
+    matrix: str
+
+
+@dataclass(frozen=True)
+class SortedVector:
+    """sigma'_i: a fixed vector of the instance, sorted."""
+    vector: str
+    ascending: bool = True
+
+
+# Bases of the claimed SVD structure.
+@dataclass(frozen=True)
+class LeftSingularVectors:
+    matrix: str
+
+
+@dataclass(frozen=True)
+class RightSingularVectors:
+    matrix: str
+
+
+@dataclass(frozen=True)
+class SortingBasis:
+    """The permutation T with diag(v**2) = T diag(sorted v**2) T^T."""
+    vector: str
+    size: sp.Symbol
+    ascending: bool = True
+
+
+@dataclass(frozen=True)
+class IdentityBasis:
+    size: sp.Symbol
+
+
+@dataclass(frozen=True)
+class RandomOrthogonalBasis:
+    """Any orthogonal matrix (drawn from the instance's seed): for 'T can be any orthogonal matrix'."""
+    size: sp.Symbol
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """How the claimed optimum is assembled.
+
+    ``bases``: basis symbol -> how it is computed from the instance.
+    ``diagonals``: rectangular-diagonal symbol -> the per-index closed form on its diagonal.
+    ``construction``: (variable, expression) in order; later ones may use earlier ones.
+    """
+    bases: tuple[tuple[MatrixSymbol, object], ...]
+    diagonals: tuple[tuple[MatrixSymbol, sp.Symbol], ...]
+    construction: tuple[tuple[MatrixSymbol, MatrixExpr], ...]
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """The per-index scalar problem the proof arrives at.
+
+    Substituting 1x1 matrices (``matrices``: matrix name -> scalar expression) into the
+    model's objective gives the reduced objective.  ``variables`` are minimised over
+    (each >= 0: singular values and standard deviations); the theorem's closed forms
+    for them are the claimed minimiser.
+    """
+    matrices: tuple[tuple[str, sp.Expr], ...]
+    variables: tuple[sp.Symbol, ...]
+    equation: str
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True)
+class AllDistinct:
+    vector: str
+    def describe(self) -> str: return f"all {self.vector}_i distinct"
+
+
+@dataclass(frozen=True)
+class AllEqual:
+    vector: str
+    def describe(self) -> str: return f"all {self.vector}_i equal"
+
+
+@dataclass(frozen=True)
+class PartialRank:
+    """0 < rank < full: the claimed optimum is low-rank but not zero."""
+    active: sp.Expr
+    def describe(self) -> str: return "0 < rank < d1"
+
+
+@dataclass(frozen=True)
+class ForAllIndices:
+    """A per-index inequality that must hold for every index."""
+    condition: sp.Expr
+    def describe(self) -> str: return f"for all i: {self.condition}"
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    equation: str
+    statement: str
+    when: tuple = ()
+    erratum_of: str | None = None       # name of the printed claim this one corrects
+
+
+@dataclass(frozen=True)
+class GlobalMinimum(Claim):
+    """The assembled optimum is a global minimiser of the matrix objective."""
+
+
+@dataclass(frozen=True)
+class ClosedFormSpectrum(Claim):
+    """The per-index closed form ``quantity`` equals the spectrum ``measured`` of the optimum.
+
+    ``measured`` is ``("singular_values", "U")`` or ``("sqrt_eigenvalues", "Sigma")``.
+    """
+    quantity: sp.Symbol = None
+    measured: tuple[str, str] = None
+
+
+@dataclass(frozen=True)
+class MatrixRelation(Claim):
+    """``residual`` (a matrix expression in the variables and data) vanishes at the optimum."""
+    residual: MatrixExpr = None
+
+
+@dataclass(frozen=True)
+class RankCount(Claim):
+    """rank of each of ``matrices`` = number of indices where ``active`` holds."""
+    matrices: tuple[str, ...] = ()
+    active: sp.Expr = None
+
+
+@dataclass(frozen=True)
+class ZeroLines(Claim):
+    """``matrix`` has ``d - rank`` zero rows (``axis='rows'``) or columns; ``matching`` the
+    same lines of another matrix (as ('rows', 'V')) are zero too."""
+    matrix: str = None
+    axis: str = "rows"
+    matching: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Implication(Claim):
+    """If ``premise`` holds for every index, the optimum has ``matrix`` = 0."""
+    premise: sp.Expr = None
+    matrix: str = None
+
+
+@dataclass(frozen=True)
+class AlternativeOptimum(Claim):
+    """Replacing a basis (``basis``) by any orthogonal matrix keeps an optimum, and that
+    optimum has no zero line of ``matrix`` (e.g. 'no collapse although low-rank')."""
+    basis: MatrixSymbol = None
+    matrix: str = None
+
+
+CLAIM_KINDS = (GlobalMinimum, ClosedFormSpectrum, MatrixRelation, RankCount, ZeroLines, Implication,
+               AlternativeOptimum)
+
+
+# --------------------------------------------------------------------------- theorem
+
+
+@dataclass(frozen=True)
+class Theorem:
+    name: str
+    title: str
+    source: str
+    model: Model
+    index_size: sp.Symbol
+    indexed: tuple[tuple[sp.Symbol, object], ...]
+    closed_forms: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    thresholds: tuple[sp.Expr, ...]
+    optimum: Optimum
+    reduction: Reduction
+    claims: tuple[Claim, ...]
+    notes: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.model, Model):
+            raise SpecError(f"Theorem {self.name}: model must be a verifier.spec.Model, got {type(self.model).__name__}")
+        seen = set()
+        for claim in self.claims:
+            if not isinstance(claim, CLAIM_KINDS):
+                raise SpecError(f"Theorem {self.name}: claim {claim!r} is not one of "
+                                f"{[k.__name__ for k in CLAIM_KINDS]}")
+            if claim.name in seen:
+                raise SpecError(f"Theorem {self.name}: two claims are named {claim.name!r}")
+            seen.add(claim.name)
+            if claim.erratum_of is not None and claim.erratum_of not in seen:
+                raise SpecError(f"Theorem {self.name}: erratum {claim.name!r} corrects {claim.erratum_of!r}, "
+                                f"which is not a claim listed before it")
+        allowed = {h.symbol for h in self.model.hyperparameters} | {s for s, _ in self.indexed}
+        for sym, expr in self.closed_forms:
+            stray = expr.free_symbols - allowed
+            if stray:
+                raise SpecError(f"Theorem {self.name}: the closed form of {sym} uses {sorted(map(str, stray))}, "
+                                f"which are neither hyperparameters nor per-index quantities "
+                                f"({sorted(map(str, allowed))})")
+        forms = {s for s, _ in self.closed_forms}
+        for diag, sym in self.optimum.diagonals:
+            if sym not in forms:
+                raise SpecError(f"Theorem {self.name}: the diagonal {diag} uses {sym}, which has no closed form")
+        for claim in self.claims:
+            if isinstance(claim, ClosedFormSpectrum) and claim.quantity not in forms:
+                raise SpecError(f"Theorem {self.name}: claim {claim.name!r} compares {claim.quantity}, "
+                                f"which has no closed form; known: {sorted(map(str, forms))}")
+
+    # -- lookups
+    def closed_form(self, symbol: sp.Symbol) -> sp.Expr:
+        return dict(self.closed_forms)[symbol]
+
+    def claim(self, name: str) -> Claim:
+        for c in self.claims:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no claim {name!r}; claims: {[c.name for c in self.claims]}")
+
+    # -- variants (new objects; the original is never edited)
+    def replace_closed_form(self, symbol: sp.Symbol, expr: sp.Expr, *, name: str | None = None) -> "Theorem":
+        if symbol not in dict(self.closed_forms):
+            raise SpecError(f"{self.name} has no closed form for {symbol}")
+        forms = tuple((s, expr if s == symbol else e) for s, e in self.closed_forms)
+        return dataclasses.replace(self, name=name or self.name, closed_forms=forms)
+
+    def replace_indexed(self, symbol: sp.Symbol, source, *, name: str | None = None) -> "Theorem":
+        indexed = tuple((s, source if s == symbol else src) for s, src in self.indexed)
+        return dataclasses.replace(self, name=name or self.name, indexed=indexed)
+
+    def replace_basis(self, symbol: MatrixSymbol, source, *, name: str | None = None) -> "Theorem":
+        bases = tuple((s, source if s == symbol else src) for s, src in self.optimum.bases)
+        return dataclasses.replace(self, name=name or self.name,
+                                   optimum=dataclasses.replace(self.optimum, bases=bases))
+
+    def only_claims(self, *names: str) -> "Theorem":
+        return dataclasses.replace(self, claims=tuple(self.claim(n) for n in names))

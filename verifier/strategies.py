@@ -1,0 +1,132 @@
+"""Hypothesis strategies for instances of a theorem.
+
+Composable values, as Hypothesis intends: ``instances(theorem)`` draws one instance,
+``instance_batches(theorem)`` a list of instances that share their dimensions (one
+tensor batch; Hypothesis shrinks a failing batch down to its single smallest
+instance).  Edge cases are drawn on purpose: d1 > D0, rank-deficient data, repeated
+and isotropic sigma_i, repeated theta_i, theta_i exactly at its threshold, all
+indices below or above their thresholds, beta < 1 and > 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from hypothesis import strategies as st
+
+from .instances import Instance
+from .spec import SortedVector, Theorem
+
+positive = st.one_of(st.sampled_from([1.0, 0.5, 2.0]), st.floats(0.2, 5.0))
+
+
+def _threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> np.ndarray:
+    """theta-thresholds per index, with the per-index quantities other than theta filled in."""
+    subs = {h.symbol: hyper[h.symbol.name] for h in theorem.model.hyperparameters}
+    per_index = {}
+    for sym, src in theorem.indexed:
+        if isinstance(src, SortedVector):
+            v = np.sort(np.asarray(vectors[src.vector]))
+            per_index[sym] = v if src.ascending else v[::-1]
+    out = np.zeros(n)
+    expr = theorem.thresholds[0]
+    for i in range(n):
+        out[i] = float(expr.subs(subs).subs({s: float(v[i]) for s, v in per_index.items()}))
+    return out
+
+
+@st.composite
+def _vectors(draw, theorem: Theorem, latent: dict):
+    vectors = {}
+    for fv in theorem.model.fixed_vectors:
+        n = latent[str(fv.length)]
+        shape = draw(st.sampled_from(["distinct", "isotropic", "repeated"]))
+        if shape == "isotropic":
+            vectors[fv.name] = (draw(positive),) * n
+        elif shape == "repeated" and n > 1:
+            pool = draw(st.lists(positive, min_size=1, max_size=n - 1))
+            vectors[fv.name] = tuple(draw(st.sampled_from(pool)) for _ in range(n))
+        else:
+            vectors[fv.name] = tuple(draw(st.lists(st.floats(0.2, 3.0), min_size=n, max_size=n, unique=True)))
+    return vectors
+
+
+@st.composite
+def _spectrum(draw, thresholds: np.ndarray, d0: int):
+    """theta_1 >= ... >= theta_d0 placed relative to the thresholds, in a chosen regime."""
+    t = thresholds[:d0] if len(thresholds) >= d0 else np.concatenate([thresholds, np.full(d0 - len(thresholds), thresholds[-1])])
+    lo, hi = float(t.min()), float(t.max())
+    regime = draw(st.sampled_from(["below", "just_above", "above", "mixed", "at_threshold", "repeated"]))
+    u = lambda a, b: draw(st.floats(a, b))
+    if regime == "below":
+        theta = [lo * u(0.05, 0.95) for _ in range(d0)]
+    elif regime == "just_above":     # active, but within a factor 1.5 of the threshold
+        theta = [float(t[i]) * u(1.0, 1.5) for i in range(d0)]
+    elif regime == "above":
+        theta = [hi * u(1.05, 4.0) for _ in range(d0)]
+    elif regime == "mixed":
+        theta = [float(t[i]) * u(0.1, 3.0) for i in range(d0)]
+    elif regime == "repeated":
+        value = float(t[0]) * u(0.3, 3.0)
+        theta = [value] * d0
+    else:
+        k = draw(st.integers(0, d0 - 1))
+        theta = [float(t[k])] * d0
+        for i in range(k):
+            theta[i] = float(t[k]) * u(1.0, 3.0)
+        for i in range(k + 1, d0):
+            theta[i] = float(t[k]) * u(0.0, 1.0)
+    theta = sorted(theta, reverse=True)
+    if regime == "at_threshold":
+        return tuple(theta)
+    return tuple(max(x, 1e-3 * max(hi, 1e-12)) for x in theta)
+
+
+@st.composite
+def _data(draw, theorem: Theorem, dims: dict, hyper: dict, vectors: dict, latent: dict):
+    D0, d0 = dims["D0"], dims["d0"]
+    n = latent[str(theorem.index_size)]
+    mode = draw(st.sampled_from(["spectrum", "spectrum", "X_from_spectrum", "X_random"]))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    if mode == "X_random":
+        N = draw(st.integers(d0, 3 * D0 + 2))
+        X = rng.standard_normal((N, d0)) @ rng.standard_normal((d0, D0)) * draw(st.floats(0.1, 3.0))
+        return {"X": X}
+    thresholds = _threshold_values(theorem, hyper, vectors, n)
+    theta = draw(_spectrum(thresholds, d0))
+    if mode == "spectrum":
+        return {"spectrum": theta, "D0": D0}
+    N = draw(st.integers(d0, 3 * D0 + 2))
+    Q = np.linalg.qr(rng.standard_normal((N, d0)))[0]
+    P = np.linalg.qr(rng.standard_normal((D0, d0)))[0]
+    return {"X": np.sqrt(N) * (Q * np.asarray(theta)) @ P.T}
+
+
+@st.composite
+def dimensions(draw, theorem: Theorem, max_dim: int = 4):
+    latent = {str(d): draw(st.integers(1, max_dim)) for d in theorem.model.latent_dims}
+    D0 = draw(st.integers(1, max_dim + 1))
+    d0 = draw(st.integers(1, D0))
+    return latent, {"D0": D0, "d0": d0}
+
+
+@st.composite
+def _instance_with_dims(draw, theorem: Theorem, latent: dict, dims: dict):
+    hyper = {h.symbol.name: draw(positive) for h in theorem.model.hyperparameters}
+    vectors = draw(_vectors(theorem, latent))
+    data = draw(_data(theorem, dims, hyper, vectors, latent))
+    seed = draw(st.integers(0, 2**16))
+    if "X" in data:
+        return Instance(latent, hyper, vectors, X=data["X"], seed=seed)
+    return Instance(latent, hyper, vectors, spectrum=data["spectrum"], D0=data["D0"], seed=seed)
+
+
+def instances(theorem: Theorem, max_dim: int = 4) -> st.SearchStrategy[Instance]:
+    """One instance of ``theorem`` with dimensions up to ``max_dim``."""
+    return dimensions(theorem, max_dim).flatmap(lambda ld: _instance_with_dims(theorem, *ld))
+
+
+def instance_batches(theorem: Theorem, max_batch: int = 8, max_dim: int = 4) -> st.SearchStrategy[list[Instance]]:
+    """Lists of 1..max_batch instances sharing their dimensions."""
+    return dimensions(theorem, max_dim).flatmap(
+        lambda ld: st.lists(_instance_with_dims(theorem, *ld), min_size=1, max_size=max_batch))

@@ -1,0 +1,202 @@
+"""Search for counterexamples claim by claim, and turn the evidence into honest verdicts.
+
+For each claim a Hypothesis search draws batches of instances; the first batch in
+which the claim is REFUTED fails the search, and Hypothesis shrinks it to its
+smallest instance.  That instance is then replayed alone before it is reported: a
+refutation that does not reproduce is reported as INCONCLUSIVE ("flaky"), never as
+REFUTED.  A claim is VERIFIED only when every instance that met its premise was
+verified -- which says "no counterexample among N instances", not "proved".
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
+
+from .checks import INCONCLUSIVE, REFUTED, SKIPPED, VERIFIED
+from .pipeline import Pipeline, PipelineSettings
+from .spec import Claim, Theorem
+from .strategies import instance_batches
+
+EXIT_CODES = {VERIFIED: 0, REFUTED: 1, INCONCLUSIVE: 3}
+
+
+@dataclass
+class ClaimVerdict:
+    claim: Claim
+    status: str
+    counts: Counter
+    detail: str
+    worst: dict = field(default_factory=dict)
+    counterexample: object = None        # the shrunk Instance
+    counterexample_detail: str = ""
+    symbolic: list = field(default_factory=list)
+
+    def to_json(self, theorem_name: str) -> dict:
+        out = {"claim": self.claim.name, "kind": type(self.claim).__name__, "equation": self.claim.equation,
+               "statement": self.claim.statement, "erratum_of": self.claim.erratum_of, "status": self.status,
+               "counts": dict(self.counts), "detail": self.detail, "worst": self.worst,
+               "symbolic": [s.__dict__ if hasattr(s, "__dict__") else s for s in self.symbolic]}
+        if self.counterexample is not None:
+            out["counterexample"] = {"instance": self.counterexample.to_json(), "detail": self.counterexample_detail,
+                                     "replay": replay_command(theorem_name, self.claim.name, self.counterexample)}
+        return out
+
+
+@dataclass
+class TheoremVerdict:
+    theorem: Theorem
+    claims: list[ClaimVerdict]
+    seed: int
+    instances: int
+    elapsed: float
+    settings: PipelineSettings
+
+    @property
+    def status(self) -> str:
+        statuses = {c.status for c in self.claims}
+        for s in (REFUTED, INCONCLUSIVE):
+            if s in statuses:
+                return s
+        return VERIFIED
+
+    def to_json(self) -> dict:
+        return {"theorem": self.theorem.name, "title": self.theorem.title, "source": self.theorem.source,
+                "status": self.status, "seed": self.seed, "instances_evaluated": self.instances,
+                "elapsed_s": round(self.elapsed, 3), "tolerances": self.settings.tolerances.__dict__,
+                "minimiser": self.settings.minimiser.__dict__, "device": self.settings.device,
+                "claims": [c.to_json(self.theorem.name) for c in self.claims]}
+
+
+def replay_command(theorem_name: str, claim_name: str, instance) -> str:
+    payload = json.dumps(instance.to_json(), separators=(",", ":"))
+    return f"verifier check {theorem_name} --claim {claim_name} --instance '{payload}'"
+
+
+class _Refuted(Exception):
+    def __init__(self, instance, outcome):
+        super().__init__(outcome.detail)
+        self.instance, self.outcome = instance, outcome
+
+
+def _worse(metrics: dict, worst: dict) -> dict:
+    """Keep the largest value of each numeric metric (worst error, largest gap, ...)."""
+    for k, v in metrics.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if k not in worst or abs(v) > abs(worst[k]):
+                worst[k] = v
+    return worst
+
+
+def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: int, max_dim: int, seed: int):
+    """Run the Hypothesis search for one claim; return (counts, worst metrics, refutation or None)."""
+    counts: Counter = Counter()
+    worst: dict = {}
+    failing = {"on": False}
+
+    @hsettings(max_examples=batches, deadline=None, database=None, derandomize=False,
+               phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False, print_blob=False,
+               suppress_health_check=list(HealthCheck))
+    @hypothesis_seed(seed)
+    @given(instance_batches(pipeline.theorem, batch_size, max_dim))
+    def search(instances):
+        for res in pipeline.run(instances):
+            outcome = res.outcomes[claim.name]
+            if outcome.status == REFUTED:
+                failing["on"] = True
+                raise _Refuted(res.instance, outcome)
+            if not failing["on"]:
+                counts[outcome.status] += 1
+                if outcome.status == VERIFIED:
+                    _worse(outcome.metrics, worst)
+
+    try:
+        search()
+    except _Refuted as ref:
+        return counts, worst, ref
+    return counts, worst, None
+
+
+def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipeline: Pipeline) -> ClaimVerdict:
+    if refutation is not None:
+        # Replay the shrunk counterexample alone, in a fresh pipeline, before reporting it.
+        fresh = Pipeline(pipeline.theorem, pipeline.settings)
+        replay = fresh.run([refutation.instance])[0].outcomes[claim.name]
+        if replay.status == REFUTED:
+            return ClaimVerdict(claim, REFUTED, counts, replay.detail, worst, refutation.instance, replay.detail)
+        return ClaimVerdict(claim, INCONCLUSIVE, counts,
+                            f"flaky: refuted during the search ({refutation.outcome.detail}) but not on replay "
+                            f"({replay.status}: {replay.detail})", worst, refutation.instance, replay.detail)
+    if counts[INCONCLUSIVE]:
+        return ClaimVerdict(claim, INCONCLUSIVE, counts,
+                            f"{counts[INCONCLUSIVE]} instance(s) could not be certified", worst)
+    if counts[VERIFIED] == 0:
+        return ClaimVerdict(claim, INCONCLUSIVE, counts,
+                            f"no instance met the claim's premise ({counts[SKIPPED]} skipped)", worst)
+    return ClaimVerdict(claim, VERIFIED, counts,
+                        f"no counterexample among {counts[VERIFIED]} instances"
+                        + (f" ({counts[SKIPPED]} skipped: outside the premise or at a case boundary)"
+                           if counts[SKIPPED] else ""), worst)
+
+
+def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8, max_dim: int = 4, seed: int = 0,
+                  settings: PipelineSettings | None = None, claims: list[str] | None = None,
+                  symbolic: bool = True, progress=None) -> TheoremVerdict:
+    """Verify every claim of ``theorem`` on about ``instances`` Hypothesis-drawn instances."""
+    start = time.perf_counter()
+    pipeline = Pipeline(theorem, settings or PipelineSettings())
+    batches = max(1, -(-instances // max(1, (batch_size + 1) // 2)))   # lists average ~batch_size/2
+    selected = [theorem.claim(n) for n in claims] if claims else list(theorem.claims)
+    findings = _symbolic_findings(theorem, seed) if symbolic else []
+    verdicts = []
+    for claim in selected:
+        if progress:
+            progress(f"{theorem.name}: {claim.name}")
+        counts, worst, ref = search_claim(pipeline, claim, batches=batches, batch_size=batch_size,
+                                          max_dim=max_dim, seed=seed)
+        verdict = verdict_from(claim, counts, worst, ref, pipeline)
+        _attach_symbolic(verdict, findings, theorem)
+        verdicts.append(verdict)
+    return TheoremVerdict(theorem, verdicts, seed, len(pipeline._cache), time.perf_counter() - start,
+                          pipeline.settings)
+
+
+def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | None = None,
+                   claims: list[str] | None = None) -> TheoremVerdict:
+    """Check claims on one given instance (the replay of a counterexample)."""
+    start = time.perf_counter()
+    pipeline = Pipeline(theorem, settings or PipelineSettings())
+    res = pipeline.run([instance])[0]
+    selected = [theorem.claim(n) for n in claims] if claims else list(theorem.claims)
+    verdicts = []
+    for claim in selected:
+        o = res.outcomes[claim.name]
+        status = o.status if o.status != SKIPPED else INCONCLUSIVE
+        verdicts.append(ClaimVerdict(claim, status, Counter({o.status: 1}), o.detail, dict(o.metrics),
+                                     instance if o.status == REFUTED else None, o.detail))
+    return TheoremVerdict(theorem, verdicts, instance.seed, 1, time.perf_counter() - start, pipeline.settings)
+
+
+def _symbolic_findings(theorem: Theorem, seed: int):
+    try:
+        from . import symbolic
+    except ImportError:    # pragma: no cover - the symbolic engine is part of the package
+        return []
+    return symbolic.check_closed_forms(theorem, seed=seed)
+
+
+def _attach_symbolic(verdict: ClaimVerdict, findings, theorem: Theorem) -> None:
+    """The per-index symbolic checks bear on the closed forms and on the optimum they assemble."""
+    from .spec import ClosedFormSpectrum, GlobalMinimum
+    if not isinstance(verdict.claim, (ClosedFormSpectrum, GlobalMinimum)) or not findings:
+        return
+    verdict.symbolic = list(findings)
+    refuted = [f for f in findings if f.status == REFUTED]
+    if refuted and verdict.status != REFUTED:
+        f = refuted[0]
+        verdict.status = REFUTED
+        verdict.detail = f"symbolic {f.check} fails in branch {f.branch}: {f.evidence}"
+        verdict.counterexample_detail = json.dumps(f.counterexample)
