@@ -87,3 +87,17 @@ def test_malformed_spec_module_exits_2(capsys, tmp_path, source, message):
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "verifier.cli", "list"], capture_output=True, text=True)
     assert out.returncode == 0 and "theorem1" in out.stdout
+
+
+def test_check_proof_lists_every_step(capsys):
+    code, out, _ = run(capsys, "check", "proof:D.2", "--json")
+    steps = json.loads(out)
+    assert code == 1      # D.2 has printed steps that are wrong (each with a verified correction)
+    assert all(s["proof"] == "D.2" for s in steps)
+    refuted = [s for s in steps if s["status"] == "REFUTED"]
+    assert refuted and all(s["corrected"] for s in refuted)
+
+
+def test_check_unknown_proof_exits_2(capsys):
+    code, _, err = run(capsys, "check", "proof:Z")
+    assert code == 2 and "valid names: C, D.1" in err

@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the registered theorems")
 
     check = sub.add_parser("check", help="verify every claim of a theorem")
-    check.add_argument("spec", help="a registered theorem name, 'all', or the path of a spec module (.py)")
+    check.add_argument("spec", help="a registered theorem name, 'all', a spec module path (.py), "
+                                    "'proof:NAME' (C, D.1, D.2, E, F.1, F.2) or 'proofs'")
     check.add_argument("--examples", type=int, default=64, help="instances to draw (default 64)")
     check.add_argument("--batch", type=int, default=8, help="largest batch of instances per tensor op")
     check.add_argument("--max-dim", type=int, default=4, help="largest latent / data dimension drawn")
@@ -104,6 +105,8 @@ def _run(args) -> int:
             th = load_spec(name)
             print(f"{name:<12} {th.title}  [{th.source}]  {len(th.claims)} claims")
         return 0
+    if args.command == "check" and (args.spec == "proofs" or args.spec.startswith("proof:")):
+        return _check_proofs(args)
     if args.command == "check" and args.spec == "all":
         codes = [_check(load_spec(name), args) for name in sorted(registry())]
         return max(codes, key=lambda c: (c == 1, c == 3, c))
@@ -115,6 +118,33 @@ def _run(args) -> int:
         print(json.dumps(solve(theorem, read_instance(args.instance), _settings(args)), indent=2))
         return 0
     raise UsageError(f"unknown command {args.command}")
+
+
+def _check_proofs(args) -> int:
+    """``check proof:D.1`` (one proof) or ``check proofs`` (all): every step, with its verdict."""
+    import proofs_check
+    names = list(proofs_check.PROOFS) if args.spec == "proofs" else [args.spec.split(":", 1)[1]]
+    try:
+        results = [(name, proofs_check.run_proof(name, seed=args.seed)) for name in names]
+    except proofs_check.UnknownProofError as exc:
+        raise UsageError(str(exc)) from None
+    statuses = {r.status for _, steps in results for _, r in steps}
+    if args.json:
+        print(json.dumps([{"proof": s.proof, "equation": s.equation, "claim": s.claim, **r.__dict__}
+                          for _, steps in results for s, r in steps], indent=2, default=str))
+    else:
+        for name, steps in results:
+            print(f"proof {name}: {len(steps)} steps")
+            for s, r in steps:
+                print(f"  {r.status:<12} {s.equation:<22} {s.claim[:90]}")
+                if r.status != "VERIFIED":
+                    print(f"               {r.evidence[:400]}")
+                    if r.corrected:
+                        print(f"               corrected: {r.corrected}")
+    for status in ("REFUTED", "INCONCLUSIVE"):
+        if status in statuses:
+            return EXIT_CODES[status]
+    return 0
 
 
 def _check(theorem, args) -> int:

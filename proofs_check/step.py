@@ -1,0 +1,47 @@
+"""The two records every proof check is made of.
+
+A :class:`ProofStep` holds the printed statement as *data* (``printed``) apart from
+the procedure that checks it (``check``), so a test can swap in a corrupted
+statement with ``dataclasses.replace(step, printed=...)`` and expect REFUTED.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+STATUSES = ("VERIFIED", "REFUTED", "INCONCLUSIVE")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    status: str            # exactly "VERIFIED", "REFUTED" or "INCONCLUSIVE"
+    method: str
+    evidence: str
+    counterexample: dict | None = None
+    corrected: str | None = None
+    changes_theorem: bool = False
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        if self.status == "REFUTED" and self.counterexample is None:
+            # the project's rule: no REFUTED without a replayable counterexample
+            raise ValueError("a REFUTED result needs a counterexample")
+
+
+@dataclass(frozen=True)
+class ProofStep:
+    proof: str             # "C", "D.1", "D.2", "E", "F.1" or "F.2"
+    equation: str          # "(13)", "(16)", "after (51)", ...
+    claim: str             # what the step asserts, plain text math
+    printed: object        # the printed statement as data
+    check: Callable[["ProofStep", int], StepResult]
+    # For a step whose printed form is refuted: the corrected statement (same kind of
+    # data as ``printed``) and its text; ``run`` re-checks it with the same procedure.
+    corrected: object = None
+    corrected_text: str | None = None
+    changes_theorem: bool = False
+    note: str = ""         # restorations of lost radicals etc. ("[r]")
+
+    def run(self, seed: int) -> StepResult:
+        return self.check(self, seed)
