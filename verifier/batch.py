@@ -117,11 +117,11 @@ def build_optimum(theorem: Theorem, batch_data, bases: dict[str, torch.Tensor], 
 def closed_form_values(theorem: Theorem, hyper: dict, indexed: dict, dims, dtype, device) -> dict:
     env = {k: v[:, None] for k, v in hyper.items()}
     env.update({s.name: v for s, v in indexed.items()})
-    n = next(iter(indexed.values())).shape[1]
+    shape = next(iter(indexed.values())).shape       # (B, n)
     out = {}
     for sym, expr in theorem.closed_forms:
         val = torch.as_tensor(evaluate(expr, env, dims, dtype=dtype, device=device), dtype=dtype, device=device)
-        out[sym] = val.expand(val.shape[0] if val.dim() else 1, n) if val.dim() < 2 else val
+        out[sym] = torch.broadcast_to(val, shape)       # a form constant in i (or in the batch) still fills (B, n)
     return out
 
 
