@@ -24,6 +24,7 @@ class Instance:
     hyper: Mapping[str, float]
     vectors: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     X: np.ndarray | None = None
+    Y: np.ndarray | None = None          # paired targets (N x D2) for conditional models
     spectrum: tuple[float, ...] | None = None
     D0: int | None = None
     seed: int = 0
@@ -33,6 +34,8 @@ class Instance:
         data: dict[str, Any]
         if self.X is not None:
             data = {"X": np.asarray(self.X).tolist()}
+            if self.Y is not None:
+                data["Y"] = np.asarray(self.Y).tolist()
         else:
             data = {"spectrum": list(self.spectrum), "D0": self.D0}
         return {"latent": dict(self.latent), "hyper": dict(self.hyper),
@@ -70,7 +73,13 @@ class Instance:
                 X = np.asarray(data["X"], dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise InstanceError(f"data.X is not a numeric matrix: {exc}") from None
-            return cls(latent, hyper, vectors, X=X, seed=seed)
+            Y = None
+            if "Y" in data:
+                try:
+                    Y = np.asarray(data["Y"], dtype=np.float64)
+                except (TypeError, ValueError) as exc:
+                    raise InstanceError(f"data.Y is not a numeric matrix: {exc}") from None
+            return cls(latent, hyper, vectors, X=X, Y=Y, seed=seed)
         if "D0" not in data:
             raise InstanceError("data.spectrum needs data.D0, the dimension of x")
         try:
@@ -120,6 +129,14 @@ class Instance:
                 raise InstanceError(f"data.X has a NaN or infinite entry at row {where[0]}, column {where[1]}")
             if not np.any(X):
                 raise InstanceError("data.X is all zeros: E[x x^T] has no positive eigenvalue")
+            if self.Y is not None:
+                Y = self.Y
+                if Y.ndim != 2 or Y.shape[0] != X.shape[0] or Y.shape[1] == 0:
+                    raise InstanceError(f"data.Y must be a matrix with one row per row of X (N={X.shape[0]}) "
+                                        f"and at least one column; got shape {Y.shape}")
+                if not np.all(np.isfinite(Y)):
+                    where = np.argwhere(~np.isfinite(Y))[0]
+                    raise InstanceError(f"data.Y has a NaN or infinite entry at row {where[0]}, column {where[1]}")
         else:
             spec = self.spectrum
             if self.D0 is None or self.D0 < 1:

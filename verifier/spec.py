@@ -71,6 +71,11 @@ class Model:
     data_dims: tuple[sp.Symbol, ...]
     statistics: Callable
     data_kind: str = "x"
+    # Optional Hypothesis hooks for models whose data the default strategies cannot draw
+    # (paired (x, y), two latents):  dimensions(theorem, max_dim) -> strategy of (latent, dims);
+    # instance(theorem, latent, dims) -> strategy of Instance.  See verifier/strategies.py.
+    dimensions_strategy: Callable | None = None
+    instance_strategy: Callable | None = None
 
     def __post_init__(self):
         names = [v.symbol.name for v in self.variables] + [m.name for m in self.data]

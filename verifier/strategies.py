@@ -121,12 +121,22 @@ def _instance_with_dims(draw, theorem: Theorem, latent: dict, dims: dict):
     return Instance(latent, hyper, vectors, spectrum=data["spectrum"], D0=data["D0"], seed=seed)
 
 
+def _hooks(theorem: Theorem):
+    """The model's own dimension/instance strategies where it has them, else the defaults above."""
+    model = theorem.model
+    dims = model.dimensions_strategy or dimensions
+    inst = model.instance_strategy or _instance_with_dims
+    return dims, inst
+
+
 def instances(theorem: Theorem, max_dim: int = 4) -> st.SearchStrategy[Instance]:
     """One instance of ``theorem`` with dimensions up to ``max_dim``."""
-    return dimensions(theorem, max_dim).flatmap(lambda ld: _instance_with_dims(theorem, *ld))
+    dims, inst = _hooks(theorem)
+    return dims(theorem, max_dim).flatmap(lambda ld: inst(theorem, *ld))
 
 
 def instance_batches(theorem: Theorem, max_batch: int = 8, max_dim: int = 4) -> st.SearchStrategy[list[Instance]]:
     """Lists of 1..max_batch instances sharing their dimensions."""
-    return dimensions(theorem, max_dim).flatmap(
-        lambda ld: st.lists(_instance_with_dims(theorem, *ld), min_size=1, max_size=max_batch))
+    dims, inst = _hooks(theorem)
+    return dims(theorem, max_dim).flatmap(
+        lambda ld: st.lists(inst(theorem, *ld), min_size=1, max_size=max_batch))
