@@ -46,8 +46,18 @@ def _import_file(path: Path):
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except SpecError:
-        raise
+    except SpecError as exc:   # say which file and line built the malformed spec
+        raise SpecError(f"spec module {path}{_failing_line(exc, path).rstrip(',')}: {exc}") from exc
     except Exception as exc:   # a spec module that fails to import is a malformed spec, not a crash
-        raise SpecError(f"spec module {path} failed to import: {type(exc).__name__}: {exc}") from exc
+        hint = " (a name the spec uses is neither defined nor imported)" if isinstance(exc, NameError) else ""
+        raise SpecError(f"spec module {path}{_failing_line(exc, path)} failed to import: "
+                        f"{type(exc).__name__}: {exc}{hint}") from exc
     return module
+
+
+def _failing_line(exc: Exception, path: Path) -> str:
+    """', line N' of the spec file where ``exc`` was raised (the user's line, not the engine's)."""
+    import traceback
+    target = str(path.resolve())
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if str(Path(f.filename).resolve()) == target]
+    return f", line {lines[-1]}," if lines else ""

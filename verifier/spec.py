@@ -318,6 +318,26 @@ class Theorem:
             if isinstance(claim, ClosedFormSpectrum) and claim.quantity not in forms:
                 raise SpecError(f"Theorem {self.name}: claim {claim.name!r} compares {claim.quantity}, "
                                 f"which has no closed form; known: {sorted(map(str, forms))}")
+        self._check_claim_matrices()
+
+    def _check_claim_matrices(self) -> None:
+        """Every matrix a claim names must be one the minimiser returns: a variable of the model."""
+        variables = self.model.variable_names
+        for claim in self.claims:
+            named = []
+            if isinstance(claim, ClosedFormSpectrum) and claim.measured is not None:
+                named.append(claim.measured[1])
+            if isinstance(claim, RankCount):
+                named.extend(claim.matrices)
+            if isinstance(claim, (ZeroLines, Implication, AlternativeOptimum)) and claim.matrix is not None:
+                named.append(claim.matrix)
+            if isinstance(claim, ZeroLines) and claim.matching is not None:
+                named.append(claim.matching[1])
+            for name in named:
+                if name not in variables:
+                    raise SpecError(f"Theorem {self.name}: claim {claim.name!r} names the matrix {name!r}, which is "
+                                    f"not a variable of the model {self.model.name!r}; its variables are "
+                                    f"{list(variables)}")
 
     # -- lookups
     def closed_form(self, symbol: sp.Symbol) -> sp.Expr:
@@ -332,7 +352,8 @@ class Theorem:
     # -- variants (new objects; the original is never edited)
     def replace_closed_form(self, symbol: sp.Symbol, expr: sp.Expr, *, name: str | None = None) -> "Theorem":
         if symbol not in dict(self.closed_forms):
-            raise SpecError(f"{self.name} has no closed form for {symbol}")
+            raise SpecError(f"{self.name} has no closed form for {symbol}; it has closed forms for "
+                            f"{[str(s) for s, _ in self.closed_forms]}")
         forms = tuple((s, expr if s == symbol else e) for s, e in self.closed_forms)
         return dataclasses.replace(self, name=name or self.name, closed_forms=forms)
 
