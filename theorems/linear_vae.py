@@ -10,6 +10,9 @@ import numpy as np
 import sympy as sp
 from sympy import MatrixSymbol, Trace, Determinant, log
 
+import torch
+
+from verifier.data_form import DataForm
 from verifier.instances import whitened_second_moment
 from verifier.spec import FixedVector, Hyperparameter, Model, Variable
 
@@ -91,4 +94,51 @@ def linear_vae(encoder_variance: str) -> Model:
         latent_dims=(d1,),
         data_dims=(D0, d0),
         statistics=statistics,
+        data_form=_data_form(encoder_variance),
     )
+
+
+# --------------------------------------------------------------------------- data form (3)
+
+W = MatrixSymbol("W", d1, D0)
+
+
+def _vae_data_loss(data: dict, p: dict) -> torch.Tensor:
+    """(3): (1/eta_dec^2) E_x[||UWx - x||^2 + tr((U^T U + beta c^2 I) Sigma) + beta c^2 ||Wx||^2] - beta log|Sigma|,
+    the mean over the N rows of X; Sigma is a parameter (learnable) or the instance's diag(sigma^2)."""
+    X, U_, W_ = data["X"], p["U"], p["W"]
+    S = p["Sigma"] if "Sigma" in p else data["Sigma"]
+    N = X.shape[-2]
+    bc2 = data["beta"] * (data["eta_dec"] / data["eta_enc"]) ** 2
+    eye = torch.eye(S.shape[-1], dtype=X.dtype, device=X.device)
+    reconstruction = ((X @ (U_ @ W_).mT - X) ** 2).sum((-2, -1)) / N
+    latent = ((X @ W_.mT) ** 2).sum((-2, -1)) / N
+    trace = torch.diagonal((U_.mT @ U_ + bc2[:, None, None] * eye) @ S, dim1=-2, dim2=-1).sum(-1)
+    chol, info = torch.linalg.cholesky_ex(S)
+    logdet = torch.where(info == 0, 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1),
+                         torch.full_like(bc2, float("nan")))
+    return (reconstruction + trace + bc2 * latent) / data["eta_dec"] ** 2 - data["beta"] * logdet
+
+
+def _data_form(encoder_variance: str) -> DataForm:
+    learnable = encoder_variance == "learnable"
+
+    def raw(instance):
+        if instance.X is None:
+            return None
+        X = np.asarray(instance.X, dtype=np.float64)
+        P_A, Phi = whitened_second_moment(X)
+        out = {"X": X, "PAh": P_A * np.sqrt(Phi)}
+        if not learnable:
+            out["Sigma"] = np.diag(np.asarray(instance.vectors["sigma"]) ** 2)
+        return out
+
+    def whiten(data, p):
+        out = {"U": p["U"], "V": p["W"] @ data["PAh"]}
+        if learnable:
+            out["Sigma"] = p["Sigma"]
+        return out
+
+    parameters = (Variable(U), Variable(W)) + ((Variable(Sigma, "positive_diagonal"),) if learnable else ())
+    return DataForm(equation="(3)", parameters=parameters, raw=raw, loss=_vae_data_loss, whiten=whiten,
+                    constant=lambda data, dims: torch.zeros_like(data["beta"]))

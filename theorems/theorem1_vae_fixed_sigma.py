@@ -11,6 +11,7 @@ from theorems.linear_vae import (
     sigma_p, theta, d1,
 )
 from verifier.spec import (
+    DataFormAgreement,
     AllDistinct, AllEqual, AlternativeOptimum, ClosedFormSpectrum, GlobalMinimum, Implication,
     LeftSingularVectors, MatrixRelation, Optimum, PartialRank, RandomOrthogonalBasis, RankCount,
     Reduction, RightSingularVectors, SingularValues, SortedVector, SortingBasis, Theorem, ZeroLines,
@@ -88,6 +89,10 @@ THEOREM = Theorem(
                     "if theta_i <= sqrt(beta) c sigma'_i for all i, then W* = 0: the threshold of (4), "
                     "which differs from the printed one when beta < 1",
                     premise=sp.LessThan(theta, threshold), matrix="V", erratum_of="remark2"),
+        DataFormAgreement("data_form", "(3) and (10)",
+                          "minimising (3) over (U, W) from the data reaches the minimum of (10), and the "
+                          "minimisers share their spectra",
+                          compare=(("singular_values", "U"), ("singular_values", "V"))),
     ),
     notes="Remark 2 prints the premise theta_i < c sigma'_i without the sqrt(beta) of (4).",
 )

@@ -11,6 +11,7 @@ from theorems.linear_vae import (
 )
 from sympy import Identity, Inverse
 from verifier.spec import (
+    DataFormAgreement,
     ClosedFormSpectrum, GlobalMinimum, IdentityBasis, LeftSingularVectors, MatrixRelation, Optimum,
     RankCount, Reduction, RightSingularVectors, SingularValues, Theorem, ZeroLines,
 )
@@ -75,5 +76,9 @@ THEOREM = Theorem(
                   "with learnable diagonal Sigma, U* has d1 - rank(U*) zero columns and the matching rows "
                   "of V* are zero: those latents collapse to the prior N(0, eta_enc^2)",
                   matrix="U", axis="columns", matching=("rows", "V")),
+        DataFormAgreement("data_form", "(3) and (10)",
+                          "minimising (3) over (U, W, Sigma) from the data reaches the minimum of (10), and "
+                          "the minimisers share their spectra",
+                          compare=(("singular_values", "U"), ("singular_values", "V"), ("sqrt_eigenvalues", "Sigma"))),
     ),
 )

@@ -16,7 +16,7 @@ import torch
 from .errors import InstanceError
 from .lowering import evaluate
 from .spec import (
-    IdentityBasis, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
+    IdentityBasis, IndexWithin, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
     SortedVector, SortingBasis, Theorem,
 )
 
@@ -73,7 +73,19 @@ def _indexed_values(source, inst, mats, n: int) -> np.ndarray:
     if isinstance(source, SortedVector):
         v = np.sort(np.asarray(inst.vectors[source.vector], dtype=np.float64))
         return v if source.ascending else v[::-1]
+    if isinstance(source, IndexWithin):
+        return (np.arange(1, n + 1) <= _dimension(source.dimension, inst, mats)).astype(np.float64)
     raise InstanceError(f"unknown per-index source {source!r}")
+
+
+def _dimension(name: str, inst, mats) -> int:
+    """A latent dimension of the instance, or a data dimension (D0, d0) from its Z."""
+    if name in inst.latent:
+        return int(inst.latent[name])
+    if name in ("D0", "d0") and "Z" in mats:
+        return int(mats["Z"].shape[0 if name == "D0" else 1])
+    raise InstanceError(f"the per-index source IndexWithin({name!r}) names no dimension of the instance "
+                        f"(latent: {sorted(inst.latent)})")
 
 
 def _basis(source, inst, mats, dims) -> np.ndarray:
@@ -148,7 +160,9 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
     L_claimed = evaluate(theorem.model.objective, {**data, **claimed}, dims, dtype=dtype, device=device)
     data_norm = sum((data[m.name] ** 2).sum(dim=(-2, -1)) for m in theorem.model.data if m.name != "Sigma")
     eta = hyper.get("eta_dec", torch.ones_like(L_claimed))
-    scale = L_claimed.abs() + data_norm / eta**2
+    # A closed form that is undefined on an instance (nan) is the claims' business, not the scale's:
+    # the minimiser must still start from, and be judged against, the data's own size.
+    scale = L_claimed.abs().nan_to_num(0.0, posinf=0.0) + data_norm / eta**2
 
     # Sensitivity of the closed forms to a relative perturbation of the per-index inputs.
     sens = torch.zeros(len(instances), dtype=dtype, device=device)
@@ -157,6 +171,16 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
             pert = dict(indexed)
             pert[moved_symbol] = indexed[moved_symbol] * (1 + sign * BOUNDARY_PERTURBATION)
             moved = closed_form_values(theorem, hyper, pert, dims, dtype, device)
+            for sym in closed:
+                ref = closed[sym].abs().amax(dim=1).clamp_min(1e-300)
+                change = ((moved[sym] - closed[sym]).abs().amax(dim=1) / ref).nan_to_num(0.0)
+                sens = torch.maximum(sens, change)
+    # ... and of the hyperparameters: a case split may switch on them alone (sigma1^2 vs (beta2/beta1)
+    # eta_dec^2 in Theorem 3), and exactly there the optimum is as degenerate as at a theta-threshold.
+    for name in hyper:
+        for sign in (-1.0, 1.0):
+            moved = closed_form_values(theorem, {**hyper, name: hyper[name] * (1 + sign * BOUNDARY_PERTURBATION)},
+                                       indexed, dims, dtype, device)
             for sym in closed:
                 ref = closed[sym].abs().amax(dim=1).clamp_min(1e-300)
                 change = ((moved[sym] - closed[sym]).abs().amax(dim=1) / ref).nan_to_num(0.0)

@@ -22,6 +22,8 @@ from .spec import (
     AllDistinct, AllEqual, AlternativeOptimum, ClosedFormSpectrum, GlobalMinimum, Implication, MatrixRelation,
     PartialRank, RandomOrthogonalBasis, RankCount, ZeroLines,
 )
+from .spec import MatrixRelationFamily
+from .spec import ExpressionRank, Restricted, ScaledMatrixRelation
 
 VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
 
@@ -159,6 +161,17 @@ def _matrix_norm(expr, env, ev: Evidence, i: int) -> float:
 # --------------------------------------------------------------------------- checkers
 
 
+def _optimum_gate(ev, i: int) -> Outcome | None:
+    """INCONCLUSIVE when instance i's minimiser is not certified, SKIPPED on a case boundary, else None:
+    the claims about the optimum's structure are judged only at a certified, non-degenerate optimum."""
+    ok, why = ev.at_optimum(i)
+    if not ok:
+        return Outcome(INCONCLUSIVE, why)
+    if ev.boundary(i):
+        return Outcome(SKIPPED, _AT_BOUNDARY)
+    return None
+
+
 def check_global_minimum(claim: GlobalMinimum, ev: Evidence) -> list[Outcome]:
     out = []
     r = ev.result
@@ -256,12 +269,9 @@ def check_rank(claim: RankCount, ev: Evidence) -> list[Outcome]:
     out = []
     for i in range(ev.batch.size):
         expected = int(active[i].sum())
-        ok, why = ev.at_optimum(i)
-        if not ok:
-            out.append(Outcome(INCONCLUSIVE, why))
-            continue
-        if ev.boundary(i):
-            out.append(Outcome(SKIPPED, _AT_BOUNDARY))
+        gate = _optimum_gate(ev, i)
+        if gate is not None:
+            out.append(gate)
             continue
         ranks = {}
         for name in claim.matrices:
@@ -289,12 +299,9 @@ def check_zero_lines(claim: ZeroLines, ev: Evidence) -> list[Outcome]:
         if not okc:
             out.append(Outcome(SKIPPED, f"premise not met: {cond}"))
             continue
-        ok, why = ev.at_optimum(i)
-        if not ok:
-            out.append(Outcome(INCONCLUSIVE, why))
-            continue
-        if ev.boundary(i):
-            out.append(Outcome(SKIPPED, _AT_BOUNDARY))
+        gate = _optimum_gate(ev, i)
+        if gate is not None:
+            out.append(gate)
             continue
         m = ev.result.point[claim.matrix][i]
         rank, _ = _numerical_rank(m, ev, i)
@@ -330,12 +337,9 @@ def check_implication(claim: Implication, ev: Evidence) -> list[Outcome]:
         if not bool(premise[i].all()):
             out.append(Outcome(SKIPPED, "premise not met"))
             continue
-        ok, why = ev.at_optimum(i)
-        if not ok:
-            out.append(Outcome(INCONCLUSIVE, why))
-            continue
-        if ev.boundary(i):
-            out.append(Outcome(SKIPPED, _AT_BOUNDARY))
+        gate = _optimum_gate(ev, i)
+        if gate is not None:
+            out.append(gate)
             continue
         norm = float(torch.linalg.matrix_norm(ev.result.point[claim.matrix][i]))
         ref = ev.value_scale(i)
@@ -384,6 +388,93 @@ def check_alternative(claim: AlternativeOptimum, ev: Evidence) -> list[Outcome]:
     return out
 
 
+_SEVERITY = {REFUTED: 3, INCONCLUSIVE: 2, SKIPPED: 1, VERIFIED: 0}
+
+
+def check_relation_family(claim: MatrixRelationFamily, ev: Evidence) -> list[Outcome]:
+    """Each member is checked as a MatrixRelation; an instance gets its worst member's outcome
+    (REFUTED > INCONCLUSIVE > SKIPPED > VERIFIED), naming that member."""
+    members = [check_relation(MatrixRelation(claim.name, claim.equation, claim.statement, residual=r), ev)
+               for r in claim.residuals]
+    out = []
+    for i in range(ev.batch.size):
+        outcomes = [m[i] for m in members]
+        ratio = lambda o: o.metrics.get("residual", 0.0) / max(o.metrics.get("tolerance", 1.0), 1e-300)
+        k = max(range(len(outcomes)), key=lambda j: (_SEVERITY[outcomes[j].status], ratio(outcomes[j])))
+        worst = outcomes[k]
+        metrics = {**worst.metrics, "worst_member": k + 1, "members": len(outcomes)}
+        out.append(Outcome(worst.status, f"member {k + 1} of {len(outcomes)} ({claim.residuals[k]} = 0): "
+                                         f"{worst.detail}", metrics))
+    return out
+
+
+def check_expression_rank(claim: ExpressionRank, ev: Evidence) -> list[Outcome]:
+    """rank of a matrix expression at the certified optimum vs the number of active indices."""
+    b = ev.batch
+    value = evaluate(claim.expression, b.env(ev.result.point), b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    active = _per_index(ev, claim.active)
+    out = []
+    for i in range(b.size):
+        expected = int(active[i].sum())
+        gate = _optimum_gate(ev, i)
+        if gate is not None:
+            out.append(gate)
+            continue
+        # the product of two factors of size ~value_scale has size ~value_scale^2
+        sv = torch.linalg.svdvals(value[i])
+        ref = max(float(sv.max()) if sv.numel() else 0.0, ev.value_scale(i) ** 2)
+        zero = _classify(sv, ref, ev.tol)
+        metrics = {"expected_rank": expected, "singular_values": sv.tolist()}
+        if zero is None:
+            out.append(Outcome(INCONCLUSIVE, "a singular value is neither zero nor non-zero at the tolerances", metrics))
+            continue
+        rank = int((~zero).sum())
+        metrics["rank"] = rank
+        if rank == expected:
+            out.append(Outcome(VERIFIED, f"rank {rank} = {expected}", metrics))
+        else:
+            out.append(Outcome(REFUTED, f"rank of {claim.expression} at the certified optimum is {rank}, "
+                                        f"claimed {expected}", metrics))
+    return out
+
+
+def check_scaled_relation(claim: ScaledMatrixRelation, ev: Evidence) -> list[Outcome]:
+    """check_relation, with residuals below zero_rtol x value_scale**degree counted as zero."""
+    out = []
+    for i, o in enumerate(check_relation(claim, ev)):
+        floor = ev.tol.zero_rtol * ev.value_scale(i) ** claim.degree
+        if o.status == REFUTED and o.metrics["residual"] <= floor:
+            o = Outcome(VERIFIED, f"residual {o.metrics['residual']:.2e} <= zero floor {floor:.1e} (every term of the "
+                                  f"relation is at float noise, {o.metrics['reference']:.1e})", {**o.metrics, "floor": floor})
+        out.append(o)
+    return out
+
+
+def _dimensions_hold(relation, dims: dict) -> bool:
+    value = sp.sympify(relation).xreplace({sp.Symbol(str(k), integer=True, positive=True): v for k, v in dims.items()})
+    if value not in (sp.true, sp.false):
+        raise ValueError(f"the dimension condition {relation} does not decide at {dims}")
+    return bool(value)
+
+
+def check_restricted(claim: Restricted, ev: Evidence) -> list[Outcome]:
+    """The inner claim's outcomes where the dimensions and the all-index premise hold, else SKIPPED.
+    A batch shares its dimensions, so the dimension condition is decided once per batch."""
+    n = ev.batch.size
+    if not _dimensions_hold(claim.dimensions, ev.batch.dims):
+        return [Outcome(SKIPPED, f"dimensions {dict((str(k), v) for k, v in ev.batch.dims.items())} do not "
+                                 f"satisfy {claim.dimensions}")] * n
+    premise = _per_index(ev, claim.premise) if claim.premise is not sp.true else None
+    inner = CHECKERS[type(claim.inner)](claim.inner, ev)
+    out = []
+    for i in range(n):
+        if premise is not None and not bool(torch.as_tensor(premise)[i].all()):
+            out.append(Outcome(SKIPPED, f"premise not met for every index: {claim.premise}"))
+        else:
+            out.append(inner[i])
+    return out
+
+
 CHECKERS: dict[type, Callable] = {
     GlobalMinimum: check_global_minimum,
     ClosedFormSpectrum: check_spectrum,
@@ -392,4 +483,146 @@ CHECKERS: dict[type, Callable] = {
     ZeroLines: check_zero_lines,
     Implication: check_implication,
     AlternativeOptimum: check_alternative,
+    MatrixRelationFamily: check_relation_family,
+    ExpressionRank: check_expression_rank,
+    Restricted: check_restricted,
+    ScaledMatrixRelation: check_scaled_relation,
 }
+
+
+# --------------------------------------------------------------------------- data claims, coordinates, data form
+
+from .spec import DataFormAgreement, IndexBound, OnData, VanishingCoordinates   # noqa: E402  (appended kinds)
+
+
+def _source_values(source, mats) -> torch.Tensor:
+    """A per-index data source (SingularValues of a statistics matrix) or a number, as a 1-d tensor."""
+    if isinstance(source, (int, float)):
+        return torch.tensor([float(source)], dtype=torch.float64)
+    matrix = getattr(source, "matrix", None)
+    if matrix is None or matrix not in mats:
+        raise ValueError(f"IndexBound: the source {source!r} names no statistics matrix; known: {sorted(mats)}")
+    return torch.as_tensor(torch.linalg.svdvals(torch.as_tensor(mats[matrix], dtype=torch.float64)))
+
+
+def check_index_bound(claim: IndexBound, ev: Evidence) -> list[Outcome]:
+    """lhs_i <= rhs_i for every index, on the instance's statistics (zero-padded to a common length).
+    The tolerance is value_rtol x the largest value on either side, or of ``claim.reference``."""
+    out = []
+    for i in range(ev.batch.size):
+        mats = ev.group[i][1]
+        lhs, rhs = _source_values(claim.lhs, mats), _source_values(claim.rhs, mats)
+        n = max(len(lhs), len(rhs))
+        pad = lambda v: v.expand(n) if len(v) == 1 else torch.nn.functional.pad(v, (0, n - len(v)))
+        lhs, rhs = pad(lhs), pad(rhs)
+        ref = max(float(lhs.abs().max()), float(rhs.abs().max()))
+        if claim.reference is not None:
+            ref = max(ref, float(_source_values(claim.reference, mats).abs().max()))
+        tol = ev.tol.value_rtol * ref
+        excess = float((lhs - rhs).max())
+        metrics = {"largest_excess": excess, "tolerance": tol, "lhs": lhs.tolist(), "rhs": rhs.tolist()}
+        if excess <= tol:
+            out.append(Outcome(VERIFIED, f"max_i (lhs_i - rhs_i) = {excess:.2e} <= {tol:.1e}", metrics))
+        else:
+            k = int((lhs - rhs).argmax())
+            out.append(Outcome(REFUTED, f"index {k + 1}: {float(lhs[k]):.9g} > {float(rhs[k]):.9g} "
+                                        f"(excess {excess:.3e} > {tol:.1e})", metrics))
+    return out
+
+
+def check_on_data(claim: OnData, ev: Evidence) -> list[Outcome]:
+    """The inner claim's outcomes on the instances whose data satisfy the condition, else SKIPPED."""
+    inner = CHECKERS[type(claim.inner)](claim.inner, ev)
+    return [inner[i] if claim.applies(inst) else Outcome(SKIPPED, f"data condition not met: {claim.condition}")
+            for i, inst in enumerate(ev.batch.instances)]
+
+
+def check_vanishing_coordinates(claim: VanishingCoordinates, ev: Evidence) -> list[Outcome]:
+    b = ev.batch
+    moments = evaluate(claim.second_moment, b.env(ev.result.point), b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    out = []
+    for i in range(b.size):
+        gate = _optimum_gate(ev, i)
+        if gate is not None:
+            out.append(gate)
+            continue
+        norms = _lines(ev.result.point[claim.matrix][i], claim.axis)
+        zero = _classify(norms, max(float(norms.max()), ev.value_scale(i)), ev.tol)
+        if zero is None:
+            out.append(Outcome(INCONCLUSIVE, f"a {claim.axis[:-1]} norm of {claim.matrix} is undecided"))
+            continue
+        # rms of each latent coordinate's mean over the data, against the largest one (or the unit scale)
+        rms = torch.sqrt(torch.diagonal(moments[i]).clamp_min(0))
+        ref = max(float(rms.max()), ev.value_scale(i))
+        bad = [k for k in range(len(rms)) if bool(zero[k]) and float(rms[k]) > ev.tol.zero_rtol * ref]
+        metrics = {"zero_lines": int(zero.sum()), "rms_at_zero_lines": rms[zero].tolist(), "reference": ref}
+        if bad:
+            out.append(Outcome(REFUTED, f"{claim.axis[:-1]} {bad[0] + 1} of {claim.matrix} is zero but that latent "
+                                        f"coordinate's mean has rms {float(rms[bad[0]]):.3e} over the data", metrics))
+        else:
+            out.append(Outcome(VERIFIED, f"{int(zero.sum())} zero {claim.axis} of {claim.matrix}; each matching "
+                                         f"latent coordinate vanishes on the data", metrics))
+    return out
+
+
+def check_data_form_agreement(claim: DataFormAgreement, ev: Evidence) -> list[Outcome]:
+    from .data_form import check_data_form     # data_form uses Outcome from here: imported on use
+    return check_data_form(claim, ev)
+
+
+CHECKERS.update({
+    IndexBound: check_index_bound,
+    OnData: check_on_data,
+    VanishingCoordinates: check_vanishing_coordinates,
+    DataFormAgreement: check_data_form_agreement,
+})
+
+
+# --------------------------------------------------------------------------- relations at the minimiser's precision
+
+from .spec import RelationAtPrecision   # noqa: E402
+
+
+def _newton_step_points(ev: Evidence) -> dict[str, torch.Tensor]:
+    """The minimiser's point moved by one (pseudo-inverse) Newton step, as model matrices."""
+    from .numeric import Derivatives, Parametrisation
+    b = ev.batch
+    param = Parametrisation(b.theorem.model, b.dims)
+    parts = []
+    for name, kind, rows, cols, off, size in param.entries:
+        m = ev.result.point[name]
+        parts.append(torch.log(torch.diagonal(m, dim1=-2, dim2=-1)) if kind == "positive_diagonal"
+                     else m.reshape(m.shape[0], -1))
+    x = torch.cat(parts, dim=-1)
+    deriv = Derivatives(b.theorem.model.objective, param, b.dims, b.scale.dtype, b.scale.device, 64)
+    _, g, H = deriv(x, b.data, hessian=True)
+    step = (torch.linalg.pinv(H, rtol=1e-12, hermitian=True) @ g.unsqueeze(-1)).squeeze(-1)
+    return param.matrices(x - step)
+
+
+def check_relation_at_precision(claim: RelationAtPrecision, ev: Evidence) -> list[Outcome]:
+    base = check_relation(claim, ev)
+    if not any(o.status == REFUTED for o in base):
+        return base
+    b = ev.batch
+    moved = _newton_step_points(ev)
+    here = evaluate(claim.residual, b.env(ev.result.point), b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    there = evaluate(claim.residual, b.env(moved), b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    out = []
+    for i, o in enumerate(base):
+        if o.status != REFUTED:
+            out.append(o)
+            continue
+        uncertainty = 10 * float(torch.linalg.matrix_norm(here[i] - there[i]))
+        tol = o.metrics["tolerance"] + uncertainty
+        metrics = {**o.metrics, "newton_step_uncertainty": uncertainty, "tolerance": tol}
+        res = o.metrics["residual"]
+        if res <= tol:
+            out.append(Outcome(VERIFIED, f"residual {res:.2e} <= {tol:.1e} (incl. 10 x its change under one Newton "
+                                         f"step, {uncertainty:.1e})", metrics))
+        else:
+            out.append(Outcome(REFUTED, o.detail + f"; one Newton step moves it by only {uncertainty / 10:.1e}", metrics))
+    return out
+
+
+CHECKERS[RelationAtPrecision] = check_relation_at_precision

@@ -1,6 +1,7 @@
 """The ``verifier`` command: list, check and solve.
 
-Exit codes: 0 every claim verified, 1 a claim refuted, 3 inconclusive, 2 usage or spec error.
+Exit codes: 0 every claim verified or refuted only as a documented erratum (a printed claim whose
+correction is verified), 1 anything else refuted, 3 inconclusive, 2 usage or spec error.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from .errors import InstanceError, SpecError, UsageError, VerifierError
 from .instances import Instance
 from .numeric import MinimiserSettings
 from .pipeline import PipelineSettings, resolve_device
-from .verdicts import EXIT_CODES
 
 USAGE_ERROR = 2
 
@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--restarts", type=int, default=4)
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+
+    from .training.command import add_parser as add_train_parser
+    add_train_parser(sub)
+    from .report.command import add_parser as add_report_parser
+    add_report_parser(sub)
     return p
 
 
@@ -105,11 +110,17 @@ def _run(args) -> int:
             th = load_spec(name)
             print(f"{name:<12} {th.title}  [{th.source}]  {len(th.claims)} claims")
         return 0
+    if args.command == "train":
+        from .training.command import run as run_training
+        return run_training(args)
+    if args.command == "report":
+        from .report.command import run as run_report
+        return run_report(args)
     if args.command == "check" and (args.spec == "proofs" or args.spec.startswith("proof:")):
         return _check_proofs(args)
     if args.command == "check" and args.spec == "all":
-        codes = [_check(load_spec(name), args) for name in sorted(registry())]
-        return max(codes, key=lambda c: (c == 1, c == 3, c))
+        from .report.status import combine
+        return combine(_check(load_spec(name), args) for name in sorted(registry()))
     theorem = load_spec(args.spec)
     if args.command == "check":
         return _check(theorem, args)
@@ -128,7 +139,8 @@ def _check_proofs(args) -> int:
         results = [(name, proofs_check.run_proof(name, seed=args.seed)) for name in names]
     except proofs_check.UnknownProofError as exc:
         raise UsageError(str(exc)) from None
-    statuses = {r.status for _, steps in results for _, r in steps}
+    from .report.status import ERRATUM, classify_step, exit_status
+    classes = [classify_step(r.__dict__) for _, steps in results for _, r in steps]
     if args.json:
         print(json.dumps([{"proof": s.proof, "equation": s.equation, "claim": s.claim, **r.__dict__}
                           for _, steps in results for s, r in steps], indent=2, default=str))
@@ -141,10 +153,10 @@ def _check_proofs(args) -> int:
                     print(f"               {r.evidence[:400]}")
                     if r.corrected:
                         print(f"               corrected: {r.corrected}")
-    for status in ("REFUTED", "INCONCLUSIVE"):
-        if status in statuses:
-            return EXIT_CODES[status]
-    return 0
+    if ERRATUM in classes and not args.json:
+        print(f"{classes.count(ERRATUM)} printed step(s) refuted with a verified correction (expected errata; "
+              f"exit status 0 unless something else fails)")
+    return exit_status(classes)
 
 
 def _check(theorem, args) -> int:
@@ -159,11 +171,21 @@ def _check(theorem, args) -> int:
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
                                 seed=args.seed, settings=settings, claims=args.claim,
                                 symbolic=not args.no_symbolic, progress=progress)
+    from .report.status import ERRATUM, classify_claims, exit_status
+    verdict_json = json.loads(json.dumps(verdict.to_json(), default=str))
+    classes = classify_claims(verdict_json["claims"])
     if args.json:
-        print(json.dumps(verdict.to_json(), indent=2, default=str))
+        for claim, cls in zip(verdict_json["claims"], classes):
+            claim["class"] = cls
+        print(json.dumps(verdict_json, indent=2))
     else:
         _print_verdict(verdict)
-    return EXIT_CODES[verdict.status]
+        for claim, cls in zip(verdict_json["claims"], classes):
+            if cls == ERRATUM:
+                fix = next(c["claim"] for c in verdict_json["claims"] if c["erratum_of"] == claim["claim"])
+                print(f"  erratum: {claim['claim']} is refuted as printed; its correction {fix} is VERIFIED "
+                      f"(expected, documented: exit status 0 unless something else fails)")
+    return exit_status(classes)
 
 
 if __name__ == "__main__":   # pragma: no cover

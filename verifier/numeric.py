@@ -3,8 +3,8 @@
 Every instance of a batch gets ``restarts`` random starting points; all
 instance x restart problems are advanced together, one tensor operation per
 step.  The method is a damped Newton (Levenberg-Marquardt) iteration: exact
-per-problem Hessians from ``torch.func`` (the objectives have at most a few
-hundred parameters at the sizes we verify), a Cholesky solve of ``H + mu I``
+per-problem Hessians (the objectives have at most a few hundred parameters at
+the sizes we verify), a Cholesky solve of ``H + mu I``
 with ``mu`` raised until the shifted Hessian is positive definite and the step
 lowers the loss.  It converges quadratically at non-degenerate minima and
 linearly where the theorem's optimum is degenerate (an index exactly at its
@@ -13,6 +13,15 @@ threshold), which is why the loop keeps polishing past the gradient tolerance.
 The certificate is the gradient norm and, for small problems, the smallest
 Hessian eigenvalue at the returned point -- both relative to the instance's
 loss scale.  Nothing is certified that was not measured.
+
+Speed (see ``benchmarks/``): the problems of a batch are independent, so the
+gradient of the summed loss is every problem's gradient at once, and the Hessian
+is its Jacobian, taken a block of directions at a time with one batched backward
+pass per block (``is_grads_batched``) -- no per-problem ``vmap(hessian)``
+retracing.  Only problems that are still running are advanced, and new Hessians
+are taken only where a step was accepted.  On CPU the loop runs with one intra-op
+thread by default: its tensors are tiny, and more threads only contend (badly so
+when other processes share the cores); parallelism comes from batching.
 """
 from __future__ import annotations
 
@@ -21,9 +30,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 import torch
-from torch.func import grad, grad_and_value, hessian, vmap
 
 from .lowering import evaluate
+
+# Iterations without progress after which a problem within the gradient tolerance stops.
+STALL_LIMIT = 6
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,8 @@ class MinimiserSettings:
     hessian_max_params: int = 600    # above this the Hessian eigenvalue certificate is skipped
     seed: int = 0
     device: str = "cpu"
+    cpu_threads: int | None = 1      # intra-op threads on CPU while minimising; None keeps torch's setting
+    hessian_block: int = 64          # Hessian directions per batched backward pass (memory vs. passes)
 
 
 @dataclass
@@ -45,7 +58,9 @@ class MinimiserResult:
     min_hessian_eig: torch.Tensor      # (B,), nan where not computed
     certified: torch.Tensor            # (B,) bool: gradient (and Hessian, where computed) certificate holds
     restart_losses: torch.Tensor       # (B, R)
-    iterations: int
+    iterations: int                    # iterations of the whole batch (the slowest problem)
+    iterations_per_instance: torch.Tensor | None = None   # (B,) iterations the returned restart ran
+    tolerance_reached_at: torch.Tensor | None = None      # (B,) first iteration within grad tolerance, -1 never
 
 
 class Parametrisation:
@@ -81,6 +96,45 @@ class Parametrisation:
         return x.to(device)
 
 
+class Derivatives:
+    """Loss, gradient and Hessian of every problem of a batch, by batched reverse-mode autograd.
+
+    The problems are independent, so d(sum of losses)/dx holds each problem's gradient in its
+    own row, and differentiating that gradient along a basis direction gives a Hessian row.
+    """
+
+    def __init__(self, objective, param: Parametrisation, dims: dict, dtype, device, block: int):
+        self.objective, self.param, self.dims = objective, param, dims
+        self.dtype, self.device, self.block = dtype, device, max(1, block)
+        self.eye = torch.eye(param.size, dtype=dtype, device=device)
+
+    def loss(self, x: torch.Tensor, env: dict) -> torch.Tensor:
+        return evaluate(self.objective, {**env, **self.param.matrices(x)}, self.dims,
+                        dtype=self.dtype, device=self.device)
+
+    def __call__(self, x: torch.Tensor, env: dict, hessian: bool):
+        """(loss (N,), gradient (N, P), Hessian (N, P, P) or None)."""
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            f = self.loss(x, env)
+            (g,) = torch.autograd.grad(f.sum(), x, create_graph=hessian)
+            H = self._hessian(x, g) if hessian else None
+        return f.detach(), g.detach(), H
+
+    def _hessian(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        N, P = x.shape
+        if not g.requires_grad:          # the gradient does not depend on x: a linear objective
+            return torch.zeros(N, P, P, dtype=x.dtype, device=x.device)
+        rows = []
+        for k in range(0, P, self.block):
+            directions = self.eye[k:k + self.block, None, :].expand(-1, N, P)
+            (block,) = torch.autograd.grad(g, x, grad_outputs=directions, is_grads_batched=True,
+                                           retain_graph=True, allow_unused=True, materialize_grads=True)
+            rows.append(block)
+        H = torch.cat(rows).transpose(0, 1)
+        return 0.5 * (H + H.mT)          # exact up to rounding; symmetric for Cholesky and eigvalsh
+
+
 def minimise(model, dims: dict, data: dict[str, torch.Tensor], scale: torch.Tensor, instance_seeds: list[int],
              settings: MinimiserSettings = MinimiserSettings(), init_scale: torch.Tensor | None = None,
              log_center: torch.Tensor | None = None) -> MinimiserResult:
@@ -89,60 +143,104 @@ def minimise(model, dims: dict, data: dict[str, torch.Tensor], scale: torch.Tens
     ``data`` maps names of data matrices and hyperparameters to tensors with leading dim B;
     ``scale`` (B,) is each instance's loss scale, used for the relative tolerances.
     """
+    threads = torch.get_num_threads()
+    single = settings.cpu_threads is not None and scale.device.type == "cpu"
+    if single:
+        torch.set_num_threads(settings.cpu_threads)
+    try:
+        return _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, log_center)
+    finally:
+        if single:
+            torch.set_num_threads(threads)
+
+
+def smallest_eigenvalues(H: torch.Tensor) -> torch.Tensor:
+    """Smallest eigenvalue of each symmetric matrix of a batch; nan where the matrix is not finite or
+    LAPACK does not converge (one bad matrix must not take the batch's certificates with it)."""
+    out = torch.full(H.shape[:1], float("nan"), dtype=H.dtype, device=H.device)
+    finite = torch.isfinite(H).flatten(1).all(dim=1)
+    if bool(finite.any()):
+        try:
+            out[finite] = torch.linalg.eigvalsh(H[finite])[:, 0]
+        except torch.linalg.LinAlgError:
+            for i in finite.nonzero().flatten().tolist():
+                try:
+                    out[i] = torch.linalg.eigvalsh(H[i])[0]
+                except torch.linalg.LinAlgError:
+                    pass
+    return out
+
+
+def _starting_points(param: Parametrisation, settings: MinimiserSettings, instance_seeds, init_scale, log_center,
+                     dtype, device) -> torch.Tensor:
+    starts = []      # drawn on the CPU (the same numbers on every device), moved in one transfer
+    for b, seed in enumerate(instance_seeds):
+        gen = torch.Generator().manual_seed(zlib.crc32(f"{settings.seed}:{seed}".encode()))
+        for _ in range(settings.restarts):
+            starts.append(param.initial(gen, float(init_scale[b]), float(log_center[b]), dtype, "cpu"))
+    return torch.stack(starts).to(device)
+
+
+def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, log_center) -> MinimiserResult:
     B, R = scale.shape[0], settings.restarts
     device, dtype = scale.device, scale.dtype
     param = Parametrisation(model, dims)
-    objective = model.objective
-
-    def f_single(x, env):
-        return evaluate(objective, {**env, **param.matrices(x)}, dims, dtype=dtype, device=device)
-
-    value_and_grad = vmap(grad_and_value(f_single))
-    hess = vmap(hessian(f_single))
+    derivatives = Derivatives(model.objective, param, dims, dtype, device, settings.hessian_block)
 
     env = {k: v.repeat_interleave(R, dim=0) for k, v in data.items()}
     pscale = scale.repeat_interleave(R)
     init_scale = torch.ones(B, dtype=dtype) if init_scale is None else init_scale
     log_center = torch.zeros(B, dtype=dtype) if log_center is None else log_center
-    starts = []
-    for b, seed in enumerate(instance_seeds):
-        gen = torch.Generator().manual_seed(zlib.crc32(f"{settings.seed}:{seed}".encode()))
-        for _ in range(R):
-            starts.append(param.initial(gen, float(init_scale[b]), float(log_center[b]), dtype, device))
-    x = torch.stack(starts)
+    x = _starting_points(param, settings, instance_seeds, init_scale, log_center, dtype, device)
+    N = x.shape[0]
 
     eye = torch.eye(param.size, dtype=dtype, device=device)
     mu = 1e-3 * pscale
-    g, f = value_and_grad(x, env)
-    H = hess(x, env)
-    rejects = torch.zeros_like(pscale, dtype=torch.long)
+    f, g, H = derivatives(x, env, hessian=True)
+    gnorm = g.norm(dim=-1)
+    stalls = torch.zeros(N, dtype=torch.long, device=device)
+    ran = torch.zeros(N, dtype=torch.long, device=device)
+    reached = torch.where(gnorm <= settings.grad_rtol * pscale, 0, -1)
+    noise_factor = 16 * torch.finfo(dtype).eps
     it = 0
     for it in range(1, settings.max_iterations + 1):
-        gnorm = g.norm(dim=-1)
-        # Stop a problem once its gradient is far below tolerance, or once it is within
-        # tolerance and no step lowers the loss any more (float64 noise, a flat direction).
+        # Stop a problem once its gradient is far below tolerance, or once it is within tolerance
+        # and has stalled: no step lowers the loss beyond rounding or halves the gradient.  (Counting
+        # merely accepted steps let float64 noise in the gradient keep a problem alive to the cap.)
         stationary = gnorm <= settings.grad_rtol * pscale
-        finished = (gnorm <= 1e-4 * settings.grad_rtol * pscale) | (stationary & (rejects >= 8))
-        if bool(finished.all()):
+        finished = (gnorm <= 1e-4 * settings.grad_rtol * pscale) | (stationary & (stalls >= STALL_LIMIT))
+        live = (~finished).nonzero().squeeze(-1)
+        if live.numel() == 0:          # the one host sync per iteration: whether to go on
             break
-        L, info = torch.linalg.cholesky_ex(H + mu[:, None, None] * eye)
+        ran[live] += 1
+        sub = {k: v[live] for k, v in env.items()}
+        Hl, gl, fl, mul = H[live], g[live], f[live], mu[live]
+        L, info = torch.linalg.cholesky_ex(Hl + mul[:, None, None] * eye)
         pd = info == 0
         safe_L = torch.where(pd[:, None, None], L, eye.expand_as(L))
-        step = -torch.cholesky_solve(g.unsqueeze(-1), safe_L).squeeze(-1)
-        x_new = x + step
-        g_new, f_new = value_and_grad(x_new, env)
+        x_new = x[live] - torch.cholesky_solve(gl.unsqueeze(-1), safe_L).squeeze(-1)
+        f_new, g_new, _ = derivatives(x_new, sub, hessian=False)
+        gnorm_new = g_new.norm(dim=-1)
         # Accept a step that lowers the loss, or -- once float64 can no longer resolve the
         # decrease -- one that keeps the loss within rounding and lowers the gradient.
-        noise = 16 * torch.finfo(dtype).eps * f.abs()
-        improves = (f_new < f) | ((f_new <= f + noise) & (g_new.norm(dim=-1) < gnorm))
-        accept = pd & torch.isfinite(f_new) & improves & ~finished
-        x = torch.where(accept[:, None], x_new, x)
-        f = torch.where(accept, f_new, f)
-        g = torch.where(accept[:, None], g_new, g)
-        mu = torch.where(accept, mu * 0.3, mu * 10.0).clamp(1e-16 * pscale, 1e16 * pscale)
-        rejects = torch.where(accept, torch.zeros_like(rejects), rejects + (~finished).long())
-        if bool(accept.any()):
-            H = torch.where(accept[:, None, None], hess(x, env), H)
+        noise = noise_factor * fl.abs()
+        improves = (f_new < fl) | ((f_new <= fl + noise) & (gnorm_new < gnorm[live]))
+        accept = pd & torch.isfinite(f_new) & improves
+        # Quadratic convergence, and the linear one at a degenerate (quartic) minimum, both cut
+        # the gradient by more than half per step; noise-level dithering does not.
+        progress = accept & ((f_new < fl - noise) | (gnorm_new <= 0.5 * gnorm[live]))
+        x[live] = torch.where(accept[:, None], x_new, x[live])
+        f[live] = torch.where(accept, f_new, fl)
+        g[live] = torch.where(accept[:, None], g_new, gl)
+        gnorm[live] = torch.where(accept, gnorm_new, gnorm[live])
+        mu[live] = torch.where(accept, mul * 0.3, mul * 10.0).clamp(1e-16 * pscale[live], 1e16 * pscale[live])
+        stalls[live] = torch.where(progress, torch.zeros_like(stalls[live]), stalls[live] + 1)
+        now_within = (gnorm[live] <= settings.grad_rtol * pscale[live]) & (reached[live] < 0)
+        reached[live] = torch.where(now_within, it, reached[live])
+        moved = live[accept]
+        if moved.numel():
+            _, _, H_moved = derivatives(x[moved], {k: v[moved] for k, v in env.items()}, hessian=True)
+            H[moved] = H_moved
 
     f_all = torch.where(torch.isfinite(f), f, torch.full_like(f, float("inf"))).reshape(B, R)
     best = f_all.argmin(dim=1)
@@ -152,7 +250,8 @@ def minimise(model, dims: dict, data: dict[str, torch.Tensor], scale: torch.Tens
     certified = grad_norm <= settings.grad_rtol * scale
     min_eig = torch.full((B,), float("nan"), dtype=dtype, device=device)
     if param.size <= settings.hessian_max_params:
-        min_eig = torch.linalg.eigvalsh(Hb)[:, 0]
+        min_eig = smallest_eigenvalues(Hb)
         certified = certified & (min_eig >= -settings.hessian_rtol * scale)
     return MinimiserResult(point=param.matrices(xb), loss=f_all[torch.arange(B), best], grad_norm=grad_norm,
-                           min_hessian_eig=min_eig, certified=certified, restart_losses=f_all, iterations=it)
+                           min_hessian_eig=min_eig, certified=certified, restart_losses=f_all, iterations=it,
+                           iterations_per_instance=ran[pick], tolerance_reached_at=reached[pick])

@@ -31,6 +31,19 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
+def start_scales(batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Where random restarts are drawn, per instance: (entry scale of free matrices, log-variance centre).
+
+    Entries of UV ~ entries of Z, so each factor starts at scale^(1/4) / sqrt(d); a learnable
+    variance starts around the prior's, eta_enc^2 (None when the model has no eta_enc).
+    """
+    dims_max = max(batch.dims.values())
+    init_scale = batch.scale.clamp_min(1e-300) ** 0.25 / math.sqrt(dims_max)
+    eta_enc = batch.data.get("eta_enc")
+    log_center = 2 * torch.log(eta_enc) if eta_enc is not None else None
+    return init_scale.cpu(), None if log_center is None else log_center.cpu()
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     minimiser: MinimiserSettings = MinimiserSettings()
@@ -66,14 +79,10 @@ class Pipeline:
         dev = self.settings.device
         batch = instantiate(self.theorem, group, device=dev)
         claimed_loss, claimed_grad = claimed_loss_and_grad(batch)
-        # Restarts start at the scale of the data: entries of UV ~ entries of Z.
-        dims_max = max(batch.dims.values())
-        init_scale = batch.scale.clamp_min(1e-300) ** 0.25 / math.sqrt(dims_max)
-        eta_enc = batch.data.get("eta_enc")
-        log_center = 2 * torch.log(eta_enc) if eta_enc is not None else None
+        init_scale, log_center = start_scales(batch)
         result = minimise(self.theorem.model, batch.dims, batch.data, batch.scale,
                           [inst.seed for inst in batch.instances], self.settings.minimiser,
-                          init_scale=init_scale.cpu(), log_center=None if log_center is None else log_center.cpu())
+                          init_scale=init_scale, log_center=log_center)
         self.minimised += batch.size
         ev = Evidence(batch, result, group, self.settings.tolerances, claimed_loss, claimed_grad)
         per_claim = {c.name: CHECKERS[type(c)](c, ev) for c in self.theorem.claims}
@@ -89,6 +98,8 @@ class Pipeline:
                 minimiser={"loss": float(result.loss[i]), "grad_norm": float(result.grad_norm[i]),
                            "min_hessian_eig": float(result.min_hessian_eig[i]),
                            "certified": bool(result.certified[i]),
+                           "iterations": int(result.iterations_per_instance[i]),
+                           "tolerance_reached_at": int(result.tolerance_reached_at[i]),
                            "restart_losses": result.restart_losses[i].tolist(),
                            "matrices": {k: v[i].tolist() for k, v in result.point.items()}},
             ))

@@ -76,6 +76,9 @@ class Model:
     # instance(theorem, latent, dims) -> strategy of Instance.  See verifier/strategies.py.
     dimensions_strategy: Callable | None = None
     instance_strategy: Callable | None = None
+    # Optional data form of the loss (the negative ELBO computed from raw data, before whitening):
+    # a verifier.data_form.DataForm, used by the DataFormAgreement claim.
+    data_form: object | None = None
 
     def __post_init__(self):
         names = [v.symbol.name for v in self.variables] + [m.name for m in self.data]
@@ -108,6 +111,13 @@ class Model:
 class SingularValues:
     """theta_i: singular values of a data matrix, non-increasing, zero past the ones that exist."""
     matrix: str
+
+
+@dataclass(frozen=True)
+class IndexWithin:
+    """1 for the indices i <= ``dimension`` (i counted from 1), 0 past it: which indices have a
+    slot in a smaller factor, e.g. the d2 columns of U2 when d2 < d1 (App. F.1)."""
+    dimension: str
 
 
 @dataclass(frozen=True)
@@ -267,8 +277,103 @@ class AlternativeOptimum(Claim):
     matrix: str = None
 
 
+@dataclass(frozen=True)
+class MatrixRelationFamily(Claim):
+    """Every residual in ``residuals`` vanishes at the optimum: one claim over a family of matrix
+    relations, e.g. one relation per sample's encoder variance (Appendix C)."""
+    residuals: tuple[MatrixExpr, ...] = ()
+
+    def __post_init__(self):
+        if not self.residuals:
+            raise SpecError(f"MatrixRelationFamily {self.name!r}: give at least one residual")
+
+
+@dataclass(frozen=True)
+class ExpressionRank(Claim):
+    """rank of the matrix expression ``expression`` (in the variables and data) at the optimum =
+    number of indices where ``active`` holds; for ranks of products such as U2^T V1."""
+    expression: MatrixExpr = None
+    active: sp.Expr = None
+
+
+@dataclass(frozen=True)
+class ScaledMatrixRelation(MatrixRelation):
+    """A MatrixRelation whose residual also counts as zero below zero_rtol x value_scale**degree
+    (value_scale ~ the size of the optimum's entries): where every term of the relation vanishes
+    (a collapsed optimum), the terms are float noise and a relative comparison would be noise too.
+    ``degree``: how many factors of the optimum's entries the residual's terms carry."""
+    degree: int = 1
+
+
+@dataclass(frozen=True)
+class Restricted(Claim):
+    """``inner`` is claimed only where the dimensions satisfy ``dimensions`` (a relation of the
+    dimension symbols, e.g. d0 < d1) and ``premise`` holds for every index; elsewhere SKIPPED."""
+    inner: Claim = None
+    dimensions: sp.Basic = sp.true
+    premise: sp.Basic = sp.true
+
+    def __post_init__(self):
+        if not isinstance(self.inner, Claim) or isinstance(self.inner, Restricted):
+            raise SpecError(f"Restricted {self.name!r}: inner must be a claim other than Restricted, "
+                            f"got {type(self.inner).__name__}")
+
+
+
+
+@dataclass(frozen=True)
+class IndexBound(Claim):
+    """For every index i: ``lhs``_i <= ``rhs``_i, each side a per-index data source (e.g.
+    ``SingularValues("E")``) or a number; a statement about the data, not the optimum."""
+    lhs: object = None
+    rhs: object = 0.0
+    reference: object = None      # a source whose largest value sets the tolerance's scale (for rhs = 0)
+
+
+@dataclass(frozen=True)
+class OnData(Claim):
+    """``inner`` is claimed only on instances whose data satisfy ``applies(instance)`` (described by
+    ``condition``, e.g. 'x = y'); elsewhere SKIPPED."""
+    inner: Claim = None
+    applies: Callable = None
+    condition: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.inner, Claim) or isinstance(self.inner, OnData) or not callable(self.applies):
+            raise SpecError(f"OnData {self.name!r}: inner must be a claim other than OnData and applies a "
+                            f"callable Instance -> bool")
+
+
+@dataclass(frozen=True)
+class VanishingCoordinates(Claim):
+    """Where line i of ``matrix`` (``axis`` 'columns' or 'rows') is zero at the optimum, latent
+    coordinate i of the encoder mean vanishes on the data: ``second_moment``[i, i] = 0, with
+    ``second_moment`` the d x d matrix E[mean mean^T] as an expression of variables and data."""
+    matrix: str = None
+    axis: str = "columns"
+    second_moment: MatrixExpr = None
+
+
+@dataclass(frozen=True)
+class DataFormAgreement(Claim):
+    """The paper's reduction of the data-form loss to the whitened matrix objective holds: the
+    model's ``data_form`` loss, minimised from raw data, reaches the matrix objective's minimum
+    (after the form's constant), agrees with it at random points, and its minimiser has the same
+    ``compare`` spectra (as ``ClosedFormSpectrum.measured``).  Instances given as a spectrum: SKIPPED."""
+    compare: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class RelationAtPrecision(MatrixRelation):
+    """A MatrixRelation whose tolerance also admits how far the certified minimiser may sit from the
+    exact stationary point: the change of the residual under one Newton step.  For relations that are
+    first-order conditions and whose terms all vanish together (complete collapse), where the
+    minimiser's precision -- not float64 -- limits the residual."""
+
+
 CLAIM_KINDS = (GlobalMinimum, ClosedFormSpectrum, MatrixRelation, RankCount, ZeroLines, Implication,
-               AlternativeOptimum)
+               AlternativeOptimum, MatrixRelationFamily, ExpressionRank, Restricted, ScaledMatrixRelation,
+               IndexBound, OnData, VanishingCoordinates, DataFormAgreement, RelationAtPrecision)
 
 
 # --------------------------------------------------------------------------- theorem
@@ -323,7 +428,13 @@ class Theorem:
     def _check_claim_matrices(self) -> None:
         """Every matrix a claim names must be one the minimiser returns: a variable of the model."""
         variables = self.model.variable_names
-        for claim in self.claims:
+        inner = tuple(c.inner for c in self.claims if isinstance(c, Restricted))
+        forms = {s for s, _ in self.closed_forms}
+        for claim in inner:
+            if isinstance(claim, ClosedFormSpectrum) and claim.quantity not in forms:
+                raise SpecError(f"Theorem {self.name}: claim {claim.name!r} compares {claim.quantity}, "
+                                f"which has no closed form; known: {sorted(map(str, forms))}")
+        for claim in self.claims + inner:
             named = []
             if isinstance(claim, ClosedFormSpectrum) and claim.measured is not None:
                 named.append(claim.measured[1])

@@ -157,11 +157,14 @@ def reduced_objective(theorem) -> sp.Expr:
                         f"it gives {sorted(reduction)}")
     ones = {d: 1 for d in model.latent_dims + model.data_dims}
     objective = model.objective.xreplace(ones)
+    # a 1x1 identity (the two-latent objectives use U2 W2 - I) is the scalar 1
+    objective = objective.replace(lambda e: isinstance(e, sp.Identity), lambda e: sp.ImmutableMatrix([[1]]))
     scalars = {MatrixSymbol(m.name, 1, 1): sp.ImmutableMatrix([[sp.sympify(reduction[m.name])]]) for m in matrices}
     g = objective.xreplace(scalars).doit()
     if isinstance(g, sp.MatrixBase):
         g = g[0, 0]
     g = sp.sympify(g)
+    g = g.replace(lambda e: isinstance(e, Determinant) and isinstance(e.arg, sp.MatrixBase), lambda e: e.arg.det())
     leftover = [a for a in sp.preorder_traversal(g) if isinstance(a, (MatrixExpr, sp.MatrixBase))]
     if leftover:
         raise SpecError(f"{theorem.name}: the 1x1 reduction leaves matrix expressions {leftover[:3]} in g = {g}")
@@ -275,8 +278,11 @@ def _split_parameter(theorem, indexed, conditions) -> sp.Symbol:
     if not indexed:
         raise SpecError(f"{theorem.name}: no per-index parameter (theta) is left once the reduction "
                         f"variables are removed from {[str(s) for s, _ in theorem.indexed]}")
+    # Conditions free of every per-index parameter split the hyperparameters into regimes (Theorem 3:
+    # sigma1^2 vs (beta2/beta1) eta_dec^2); they have no boundary in theta and are sampled as drawn.
+    per_index = [c for c in conditions if any(c.has(s) for s in indexed)]
     for s in indexed:
-        if all(c.has(s) for c in conditions):
+        if all(c.has(s) for c in per_index):
             return s
     raise SpecError(f"{theorem.name}: the closed forms switch on {[str(c) for c in conditions]}; no per-index "
                     f"parameter among {[str(s) for s in indexed]} appears in all of them, so the branches "

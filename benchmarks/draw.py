@@ -1,0 +1,49 @@
+"""Benchmark instances: a batch of a theorem's Hypothesis-drawn instances at a given size.
+
+The size ``d`` is every latent dimension and (for the default data strategy) D0 = d0 = d,
+so that the number of parameters grows with d.  Models with their own dimension strategy
+(paired or two-latent data) keep it, and only draws whose largest latent dimension is d
+are kept.  Everything flows from ``seed``.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings, strategies as st
+
+from verifier.strategies import _hooks, dimensions
+
+
+def _dimensions(theorem, d: int):
+    dims_strategy, _ = _hooks(theorem)
+    if dims_strategy is dimensions:
+        latent = {str(s): d for s in theorem.model.latent_dims}
+        return st.just((latent, {"D0": d, "d0": d}))
+    return dims_strategy(theorem, d).filter(lambda ld: max(ld[0].values()) == d)
+
+
+def draw_batch(theorem, d: int, size: int, seed: int = 0) -> list:
+    """``size`` instances of ``theorem`` sharing their dimensions (largest latent dimension d)."""
+    _, instance_strategy = _hooks(theorem)
+    strategy = _dimensions(theorem, d).flatmap(
+        lambda ld: st.lists(instance_strategy(theorem, *ld), min_size=size, max_size=size))
+    found = []
+
+    @settings(max_examples=1, deadline=None, database=None, phases=(Phase.generate,),
+              suppress_health_check=list(HealthCheck))
+    @hypothesis_seed(seed)
+    @given(strategy)
+    def take(batch):
+        if not found:
+            found.append(batch)
+
+    take()
+    return found[0]
+
+
+def parameter_count(theorem, instance) -> int:
+    """Number of scalar unknowns the minimiser works on for this instance."""
+    from verifier.batch import statistics_of
+    from verifier.numeric import Parametrisation
+    _, dims = statistics_of(theorem, instance)
+    return Parametrisation(theorem.model, {sp.Symbol(str(k), integer=True, positive=True): v
+                                           for k, v in dims.items()}).size

@@ -1,0 +1,106 @@
+"""The data-form ELBO check: (3) and (5) minimised from raw data agree with the whitened objectives,
+and wrong data forms (App. E's printed c, a wrong whitening, a dropped term) are REFUTED."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from theorems import cvae
+from theorems.cvae import canonical_pair
+from theorems.theorem1_vae_fixed_sigma import THEOREM as THEOREM1
+from theorems.theorem2_cvae_learnable_sigma import THEOREM as THEOREM2
+from theorems.theorem4_vae_learnable_sigma import THEOREM as THEOREM4
+from verifier.checks import REFUTED, SKIPPED, VERIFIED
+from verifier.errors import SpecError
+from verifier.instances import Instance
+from verifier.pipeline import Pipeline
+
+HYPER = {"beta": 0.7, "eta_enc": 1.3, "eta_dec": 0.8}
+
+
+def _x(seed: int, N=6, D0=4, rank=3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((N, rank)) @ rng.standard_normal((rank, D0))      # rank-deficient x
+
+
+def _xy(seed: int, d1=3):
+    rng = np.random.default_rng(seed)
+    X, Y = canonical_pair(rng, 6, [1.5, 0.6], [2.0, 0.9, 0.3], [0.6, 0.3], 3, 4)
+    return Instance({"d1": d1}, dict(HYPER), {}, X=X, Y=Y, seed=seed)
+
+
+def _outcome(theorem, instance):
+    return Pipeline(theorem.only_claims("data_form")).run([instance])[0].outcomes["data_form"]
+
+
+def test_vae_fixed_sigma_data_form_agrees():
+    inst = Instance({"d1": 3}, dict(HYPER), {"sigma": (0.5, 1.0, 1.5)}, X=_x(1), seed=1)
+    o = _outcome(THEOREM1, inst)
+    assert o.status == VERIFIED, o.detail
+    assert o.metrics["identity_gap"] <= o.metrics["identity_tol"]
+
+
+def test_vae_learnable_sigma_data_form_agrees():
+    o = _outcome(THEOREM4, Instance({"d1": 2}, dict(HYPER), {}, X=_x(2), seed=2))
+    assert o.status == VERIFIED, o.detail
+
+
+def test_cvae_data_form_agrees_and_keeps_the_printed_constant():
+    o = _outcome(THEOREM2, _xy(3))
+    assert o.status == VERIFIED, o.detail
+    assert o.metrics["constant"] == pytest.approx(-HYPER["beta"] * 3)      # (5) keeps -beta d1
+
+
+def test_spectrum_instance_is_skipped():
+    inst = Instance({"d1": 2}, dict(HYPER), {}, spectrum=(2.0, 0.5), D0=3, seed=0)
+    assert _outcome(THEOREM4, inst).status == SKIPPED
+
+
+def _with_form(theorem, **changes):
+    model = theorem.model
+    form = dataclasses.replace(model.data_form, **changes)
+    return dataclasses.replace(theorem, model=dataclasses.replace(model, data_form=form))
+
+
+def test_appendix_e_printed_c_is_refuted():
+    """App. E writes c := eta_dec^2/eta_enc^2 in (5); with it the data form is not the whitened objective."""
+    def loss_with_printed_c(data, p):
+        ed, ee = data["eta_dec"], data["eta_enc"]
+        mean = data["X"] @ p["W1"].mT + data["Y"] @ p["W2"].mT
+        kl_terms = (mean ** 2).sum((-2, -1)) / data["X"].shape[-2] + torch.diagonal(p["Sigma"], dim1=-2, dim2=-1).sum(-1)
+        change = data["beta"] * ((ed**2 / ee**2) ** 2 - (ed / ee) ** 2) * kl_terms / ed**2
+        return cvae.data_loss(data, p) + change
+    o = _outcome(_with_form(THEOREM2, loss=loss_with_printed_c), _xy(4))
+    assert o.status == REFUTED, o.detail
+    assert "random point" in o.detail
+
+
+def test_wrong_whitening_is_refuted():
+    """V := W P_A Phi (not Phi^{1/2}) breaks the identity (1) of verifier.data_form."""
+    form = THEOREM4.model.data_form
+    raw = lambda inst: None if inst.X is None else {**form.raw(inst), "PAh": _phi_not_sqrt(inst)}
+    o = _outcome(_with_form(THEOREM4, raw=raw), Instance({"d1": 2}, dict(HYPER), {}, X=3 * _x(5), seed=5))
+    assert o.status == REFUTED, o.detail
+
+
+def _phi_not_sqrt(inst):
+    from verifier.instances import whitened_second_moment
+    P_A, Phi = whitened_second_moment(np.asarray(inst.X))
+    return P_A * Phi
+
+
+def test_dropped_kl_trace_term_is_refuted():
+    """(5) without beta c^2 tr(Sigma): the minimum moves, and so does the identity."""
+    def loss(data, p):
+        bc2 = data["beta"] * (data["eta_dec"] / data["eta_enc"]) ** 2
+        trace = torch.diagonal(p["Sigma"], dim1=-2, dim2=-1).sum(-1)
+        return cvae.data_loss(data, p) - bc2 * trace / data["eta_dec"] ** 2
+    o = _outcome(_with_form(THEOREM2, loss=loss), _xy(6))
+    assert o.status == REFUTED, o.detail
+
+
+def test_model_without_data_form_is_a_spec_error():
+    bare = dataclasses.replace(THEOREM4, model=dataclasses.replace(THEOREM4.model, data_form=None))
+    with pytest.raises(SpecError, match="data form"):
+        _outcome(bare, Instance({"d1": 2}, dict(HYPER), {}, X=_x(7), seed=7))

@@ -1,0 +1,286 @@
+"""``verifier report``: structure of md/html/json, the JSON schema, atomic writes, the exit-status
+rule shared with ``verifier check``, bad input, the plots' ability to see a wrong closed form, and
+the HTML rendered in headless Chromium."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import types
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from verifier.cli import main
+from verifier.errors import UsageError
+from verifier.report import collect as collect_mod
+from verifier.report import status as st
+from verifier.report import write as write_mod
+from verifier.report.collect import collect
+from verifier.report.profiles import Profile
+from verifier.report.sections import Figure, ReportSettings, Section
+from verifier.report.write import parse_formats, write_report
+
+jsonschema = pytest.importorskip("jsonschema")
+
+TINY = Profile(examples=6, batch=4, max_dim=2, restarts=2, sweep_points=9, sweep_minimised=2, diagram_points=7,
+               adam_instances=1)
+
+
+# ------------------------------------------------------------------ a fake section provider
+
+def _fake_section(settings: ReportSettings) -> Section:
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [settings.seed, 1])
+    return Section("fake", "A fake section", "Body with a | pipe and `code`.", {"seed": settings.seed},
+                   [Figure("fake_plot", fig, "a line")])
+
+
+def _failing_section(settings: ReportSettings) -> Section:
+    raise RuntimeError("provider exploded")
+
+
+@pytest.fixture(scope="module")
+def fake_providers():
+    module = types.ModuleType("_report_test_providers")
+    module.fake, module.failing = _fake_section, _failing_section
+    sys.modules[module.__name__] = module
+    yield module.__name__
+    del sys.modules[module.__name__]
+
+
+@pytest.fixture(scope="module")
+def collected(fake_providers):
+    """A small real collection: theorem1 (printed Remark 2 and its correction), proof C, a fake section."""
+    collect_mod.profile_of = lambda name: TINY              # tiny sizes; restored below
+    try:
+        return collect(ReportSettings(), theorems=["theorem1"], proofs=["C"], providers=[f"{fake_providers}:fake"])
+    finally:
+        collect_mod.profile_of = __import__("verifier.report.profiles", fromlist=["profile"]).profile
+
+
+def _schema():
+    return json.loads(resources.files("verifier.report").joinpath("schema.json").read_text())
+
+
+# ------------------------------------------------------------------ structure
+
+def test_report_has_every_format_theorem_claim_and_validates(collected, tmp_path):
+    paths = write_report(collected, tmp_path / "rep")
+    assert {p.name for p in paths.values()} == {"report.md", "report.html", "report.json"}
+    report = json.loads(paths["json"].read_text())
+    jsonschema.validate(report, _schema())
+    from verifier.loader import load_spec
+    claims = {c.name for c in load_spec("theorem1").claims}
+    assert {c["claim"] for c in report["theorems"][0]["claims"]} == claims
+    md, page = paths["md"].read_text(), paths["html"].read_text()
+    for name in claims:
+        assert f"| {name} |" in md and f"<td>{name}</td>" in page
+    assert (tmp_path / "rep" / "fake_plot.png").read_bytes().startswith(b"\x89PNG")
+    assert "](fake_plot.png)" in md
+    assert "data:image/png;base64," in page and "fake_plot.png" not in page.split("<body>")[1].split("alt=")[0]
+    assert report["environment"]["seed"] == 0 and report["environment"]["packages"]["torch"]
+
+
+def test_errata_listed_with_location_forms_and_replay(collected):
+    report = collected.report
+    assert report["errata"], "proof C prints a derivative without its factor N: an erratum"
+    for e in report["errata"]:
+        assert e["location"] and e["printed"] and e["corrected"] and e["replay"]
+    steps = [s for s in report["proofs"][0]["steps"] if s["class"] == st.ERRATUM]
+    assert len(steps) == len([e for e in report["errata"] if e["kind"] == "proof_step"])
+
+
+def test_schema_rejects_a_broken_report(collected):
+    broken = json.loads(json.dumps(collected.report))
+    broken["theorems"][0]["claims"][0]["status"] = "PROVED"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, _schema())
+
+
+# ------------------------------------------------------------------ the exit-status rule
+
+def _claim(name, status, erratum_of=None):
+    return {"claim": name, "status": status, "erratum_of": erratum_of}
+
+
+@pytest.mark.parametrize("claims, expected", [
+    ([_claim("a", "VERIFIED")], 0),
+    ([_claim("p", "REFUTED"), _claim("p_fixed", "VERIFIED", "p")], 0),              # documented erratum
+    ([_claim("p", "REFUTED"), _claim("p_fixed", "INCONCLUSIVE", "p")], 1),          # correction not verified
+    ([_claim("p", "REFUTED"), _claim("q_fixed", "VERIFIED", "q")], 1),              # correction of another claim
+    ([_claim("p", "REFUTED")], 1),
+    ([_claim("a", "INCONCLUSIVE"), _claim("p", "REFUTED"), _claim("p_fixed", "VERIFIED", "p")], 3),
+    ([_claim("a", "INCONCLUSIVE"), _claim("b", "REFUTED")], 1),
+])
+def test_exit_status_of_claims(claims, expected):
+    assert st.exit_status(st.classify_claims(claims)) == expected
+
+
+def test_exit_status_of_proof_steps():
+    assert st.classify_step({"status": "REFUTED", "corrected": "x = 2y"}) == st.ERRATUM
+    assert st.classify_step({"status": "REFUTED", "corrected": None}) == st.REFUTED
+    assert st.exit_status([st.ERRATUM, st.VERIFIED]) == 0
+    assert st.combine([0, 3, 1]) == 1 and st.combine([0, 3]) == 3 and st.combine([1, 2]) == 2
+
+
+def test_failed_section_counts_as_unexpected(fake_providers):
+    report = collect(ReportSettings(), theorems=[], proofs=[], providers=[f"{fake_providers}:failing"]).report
+    assert report["status"]["exit_code"] == 1
+    (section,) = report["sections"].values()
+    assert section["ok"] is False and "provider exploded" in section["markdown"]
+
+
+def test_check_exits_0_on_a_documented_erratum(capsys):
+    """Remark 2 as printed is refuted at beta = 0.25; its correction holds on instances that meet it."""
+    code = main(["check", "theorem1", "--claim", "remark2", "--claim", "remark2_corrected", "--examples", "48",
+                 "--no-symbolic", "--restarts", "2", "--json"])
+    verdict = json.loads(capsys.readouterr().out)
+    classes = {c["claim"]: (c["status"], c["class"]) for c in verdict["claims"]}
+    assert classes["remark2"] == ("REFUTED", "ERRATUM") and classes["remark2_corrected"][0] == "VERIFIED"
+    assert code == 0
+
+
+# ------------------------------------------------------------------ atomic writes
+
+def test_interrupted_write_leaves_previous_report(collected, tmp_path, monkeypatch):
+    out = tmp_path / "rep"
+    write_report(collected, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("renderer crashed")
+    monkeypatch.setattr(write_mod, "render_html", explode)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        write_report(collected, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]          # no temporary directory left behind
+
+
+def test_killed_run_leaves_previous_report(tmp_path):
+    """A real process killed while it writes (SIGKILL: no clean-up runs) leaves the old report as it was."""
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "report.md").write_text("previous report\n")
+    script = f"""
+import os, signal
+from pathlib import Path
+from verifier.report import write as w
+from verifier.report.collect import Collected
+real = w.render_html
+def kill_midway(*a, **k):
+    os.kill(os.getpid(), signal.SIGKILL)      # dies after report.md is written into the temporary directory
+w.render_html = kill_midway
+w.write_report(Collected({json.dumps(_minimal_report())}, []), Path({str(out)!r}))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    assert [p.name for p in out.iterdir()] == ["report.md"]
+    assert (out / "report.md").read_text() == "previous report\n"
+
+
+def _minimal_report() -> dict:
+    return {"schema_version": 1, "generated_utc": "", "errata": [], "theorems": [], "proofs": [], "sections": {},
+            "status": {"exit_code": 0, "meaning": "ok", "counts": {}, "failed_sections": [], "elapsed_s": 0.0},
+            "settings": {"profile": "quick", "seed": 0, "device": "cpu"},
+            "environment": {"command": "verifier report", "profile": "quick", "seed": 0, "device": "cpu",
+                            "device_name": "cpu", "python": "", "platform": "", "packages": {}, "torch_threads": 1}}
+
+
+# ------------------------------------------------------------------ bad input
+
+@pytest.mark.parametrize("argv, message", [
+    (["report", "--format", "md,pdf"], "unknown format(s) ['pdf']"),
+    (["report", "--format", ","], "unknown format(s)"),
+])
+def test_bad_format_exits_2(capsys, tmp_path, argv, message):
+    code = main(argv + ["--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_unwritable_out_exits_2(capsys, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    code = main(["report", "--out", str(blocker / "rep")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not writable" in err
+    code = main(["report", "--out", str(blocker)])
+    assert code == 2 and "is a file" in capsys.readouterr().err
+
+
+def test_parse_formats():
+    assert parse_formats("json, md") == ("json", "md")
+    with pytest.raises(UsageError):
+        parse_formats("docx")
+
+
+# ------------------------------------------------------------------ plots see a wrong closed form
+
+def test_sweep_sees_a_mutant_closed_form():
+    """The sweep's |closed form - minimiser| is tiny for Theorem 1 and large when omega drops its sqrt."""
+    from theorems.linear_vae import omega
+    from verifier.loader import load_spec
+    from verifier.report import theory
+    theorem = load_spec("theorem1")
+    inst = theory.representative(theorem)
+    coarse = np.array([0.3, 1.0])
+    insts = [theory.with_hyper(inst, beta=float(b)) for b in coarse]
+    measured, certified = theory.minimiser_spectra(theorem, insts, ReportSettings(), restarts=2)
+    assert certified.all()
+    for spec, small in ((theorem, True), (theorem.replace_closed_form(omega, theorem.closed_form(omega) ** 2), False)):
+        closed = theory.closed_forms_over(spec, inst, {"beta": coarse})[omega]
+        gap = np.abs(-np.sort(-closed, axis=1) - measured["omega"]).max()
+        assert (gap < 1e-6) == small, gap
+
+
+def test_collapse_thresholds_where_closed_forms_turn_zero():
+    from verifier.report.theory import collapse_thresholds
+    grid = np.array([0.1, 1.0, 10.0])
+    values = np.array([[2.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    assert collapse_thresholds(grid, values) == [(1, pytest.approx(np.sqrt(10.0))), (2, pytest.approx(np.sqrt(0.1)))]
+
+
+def test_phase_axes_follow_the_hyperparameter_names():
+    from verifier.loader import load_spec
+    from verifier.report.theory import phase_axes
+    assert phase_axes("theorem1", load_spec("theorem1")) == ("beta", "eta_dec")
+
+
+# ------------------------------------------------------------------ end to end, and the HTML in a browser
+
+def test_cli_end_to_end(capsys, tmp_path, monkeypatch, fake_providers):
+    monkeypatch.setattr(collect_mod, "profile_of", lambda name: TINY)
+    monkeypatch.setattr(collect_mod, "SECTION_PROVIDERS", (f"{fake_providers}:fake",))
+    monkeypatch.setattr("verifier.loader.registry", lambda: {"theorem4": "theorems.theorem4_vae_learnable_sigma"})
+    monkeypatch.setattr("proofs_check.PROOFS", {"C": __import__("proofs_check").PROOFS["C"]})
+    code = main(["report", "--out", str(tmp_path / "rep"), "--format", "json,md", "--seed", "3"])
+    out, err = capsys.readouterr()
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert code == report["status"]["exit_code"]
+    assert [t["theorem"] for t in report["theorems"]] == ["theorem4"]
+    assert report["environment"]["seed"] == 3 and "--seed 3" in report["environment"]["command"]
+    assert not (tmp_path / "rep" / "report.html").exists()
+    assert "theorem4: optimum" in err and "report.json" in out          # progress on stderr, paths on stdout
+    jsonschema.validate(report, _schema())
+
+
+def _chromium() -> str | None:
+    return next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no chromium binary on PATH (apt-get install chromium)")
+def test_html_renders_in_headless_chromium(collected, tmp_path):
+    paths = write_report(collected, tmp_path / "rep", formats=("html",))
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           f"--screenshot={shot}", "--window-size=1280,2000", paths["html"].as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert shot.exists(), proc.stderr
+    import matplotlib.image as mpimg
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[0] >= 1000 and pixels[..., :3].std() > 0.05       # something was drawn, not a blank page

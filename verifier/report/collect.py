@@ -1,0 +1,232 @@
+"""Run every check the report shows and gather the results as JSON-serialisable data.
+
+``collect`` checks every registered theorem (claim by claim, timing each), every proof in
+``proofs_check``, and every section in ``SECTION_PROVIDERS``; it classifies refutations
+(``status.py``) and lists the errata.  Progress goes to ``progress`` (stderr in the CLI).
+"""
+from __future__ import annotations
+
+import json
+import math
+import platform
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+
+from ..numeric import MinimiserSettings
+from ..pipeline import PipelineSettings
+from . import status as st
+from .errata import claim_errata, step_errata
+from .profiles import profile as profile_of
+from .sections import SECTION_PROVIDERS, ReportSettings, Section, load_provider
+
+SCHEMA_VERSION = 1
+_PACKAGES = ("vae-theorem-verifier", "torch", "sympy", "numpy", "hypothesis", "matplotlib", "jsonschema")
+
+
+@dataclass
+class Collected:
+    """Everything the renderers need: the JSON document and the figures (not serialisable)."""
+    report: dict
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.report["status"]["exit_code"]
+
+
+def _jsonable(obj):
+    """Plain JSON values: numpy scalars, sympy objects and the like via str, non-finite numbers as null."""
+    return _finite(json.loads(json.dumps(obj, default=str)))
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def environment(settings: ReportSettings, command: str) -> dict:
+    import torch
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    device_name = torch.cuda.get_device_name(0) if settings.device == "cuda" else platform.processor() or "cpu"
+    return {"command": command, "profile": settings.profile, "seed": settings.seed, "device": settings.device,
+            "device_name": device_name, "python": platform.python_version(), "platform": platform.platform(),
+            "packages": versions, "torch_threads": torch.get_num_threads()}
+
+
+# ---------------------------------------------------------------- theorems
+
+def _claim_evidence(cv: dict) -> dict:
+    """The summary columns of one claim: instances tried, worst error, loss gap, tolerance."""
+    worst = cv.get("worst") or {}
+    error = next((worst[k] for k in ("max_error", "residual") if k in worst), None)
+    tol = next((worst[k] for k in ("tolerance", "loss_tol") if k in worst), None)
+    return {"instances_tried": sum(cv["counts"].values()), "worst_error": error,
+            "loss_gap": worst.get("loss_gap"), "tolerance": tol}
+
+
+def _load(name: str):
+    """A registered theorem; a module that cannot be imported is a spec error that names it."""
+    from ..errors import SpecError
+    from ..loader import load_spec
+    try:
+        return load_spec(name)
+    except ImportError as exc:
+        raise SpecError(f"registered theorem {name!r} cannot be imported: {exc}") from exc
+
+
+def check_theorems(names, prof, settings: ReportSettings, progress) -> list[dict]:
+    pipeline = PipelineSettings(minimiser=MinimiserSettings(restarts=prof.restarts, seed=settings.seed,
+                                                            device=settings.device), device=settings.device)
+    out = []
+    for name in names:
+        start = time.perf_counter()
+        try:
+            out.append(_check_one(name, prof, settings, pipeline, progress))
+        except Exception as exc:                      # noqa: BLE001 - the report shows it and goes on
+            from ..errors import VerifierError
+            cls = st.SPEC_ERROR if isinstance(exc, VerifierError) else st.REFUTED
+            progress(f"theorem {name}: {type(exc).__name__}: {str(exc)[:300]}")
+            out.append({"theorem": name, "title": "(could not be checked)", "source": "", "status": "ERROR",
+                        "error": f"{type(exc).__name__}: {exc}", "error_class": cls, "seed": settings.seed,
+                        "instances_evaluated": 0, "elapsed_s": round(time.perf_counter() - start, 3),
+                        "tolerances": {}, "tolerances_text": "", "device": settings.device, "claims": [],
+                        "errata": [], "counts": _counts([cls]), "exit_code": st.exit_status([cls])})
+    return out
+
+
+def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict:
+    from ..verdicts import check_theorem
+    theorem = _load(name)
+    marks = []                  # (claim name, start time): check_theorem reports each claim as it starts
+
+    def tick(msg, _marks=marks, _name=name):
+        _marks.append((msg.split(": ", 1)[-1], time.perf_counter()))
+        progress(f"theorem {msg}")
+
+    progress(f"theorem {name}: symbolic checks of the closed forms")
+    verdict = check_theorem(theorem, instances=prof.examples, batch_size=prof.batch, max_dim=prof.max_dim,
+                            seed=settings.seed, settings=pipeline, progress=tick)
+    ends = [t for _, t in marks[1:]] + [time.perf_counter()]
+    vj = _jsonable(verdict.to_json())
+    for cj, (_, start), end in zip(vj["claims"], marks, ends):
+        cj["elapsed_s"] = round(end - start, 3)
+        cj.update(_claim_evidence(cj))
+    for cj, cls in zip(vj["claims"], st.classify_claims(vj["claims"])):
+        cj["class"] = cls
+    vj["tolerances_text"] = verdict.settings.tolerances.describe()
+    vj["errata"] = claim_errata(theorem, vj["claims"])
+    vj["counts"] = _counts(c["class"] for c in vj["claims"])
+    vj["exit_code"] = st.exit_status(c["class"] for c in vj["claims"])
+    return vj
+
+
+# ---------------------------------------------------------------- proofs
+
+def check_proofs(names, settings: ReportSettings, progress) -> list[dict]:
+    import proofs_check
+    out = []
+    for name in names:
+        progress(f"proof {name}")
+        start = time.perf_counter()
+        steps = []
+        for step, res in proofs_check.run_proof(name, seed=settings.seed):
+            sj = _jsonable({"equation": step.equation, "claim": step.claim, "note": step.note, **res.__dict__})
+            sj["class"] = st.classify_step(sj)
+            steps.append(sj)
+        out.append({"proof": name, "elapsed_s": round(time.perf_counter() - start, 3), "steps": steps,
+                    "counts": _counts(s["class"] for s in steps),
+                    "exit_code": st.exit_status(s["class"] for s in steps),
+                    "errata": step_errata(name, steps, settings.seed)})
+    return out
+
+
+# ---------------------------------------------------------------- sections
+
+def run_sections(providers, settings: ReportSettings, progress) -> list[Section]:
+    """Each provider in turn; one that raises becomes a failed section (ok=False) with its error."""
+    sections = []
+    for path in providers:
+        progress(f"section {path}")
+        start = time.perf_counter()
+        try:
+            section = load_provider(path)(settings)
+            if not isinstance(section, Section):
+                raise TypeError(f"returned {type(section).__name__}, not a verifier.report.sections.Section")
+        except Exception as exc:                         # noqa: BLE001 - reported, and counted as a failure
+            key = path.replace(":", "_").replace(".", "_")
+            section = Section(key=key, title=f"{path} (failed)",
+                              markdown=f"The section provider `{path}` failed:\n\n```\n"
+                                       f"{''.join(traceback.format_exception_only(type(exc), exc)).strip()}\n```",
+                              data={"error": f"{type(exc).__name__}: {exc}"}, figures=[], ok=False)
+        section.data = _jsonable(section.data)
+        section.data.setdefault("elapsed_s", round(time.perf_counter() - start, 3))
+        sections.append(section)
+    return sections
+
+
+# ---------------------------------------------------------------- all of it
+
+def _counts(classes) -> dict:
+    counts = {k: 0 for k in (st.VERIFIED, st.ERRATUM, st.REFUTED, st.INCONCLUSIVE)}
+    for c in classes:
+        counts[c] = counts.get(c, 0) + 1
+    return counts
+
+
+def collect(settings: ReportSettings, *, command: str = "verifier report", theorems=None, proofs=None,
+            providers=None, progress=None) -> Collected:
+    """Check everything (or the given subsets: names of theorems and proofs, provider paths)."""
+    from ..loader import registry
+    import proofs_check
+    progress = progress or (lambda msg: None)
+    prof = profile_of(settings.profile)
+    start = time.perf_counter()
+    theorem_names = sorted(registry()) if theorems is None else list(theorems)
+    proof_names = list(proofs_check.PROOFS) if proofs is None else list(proofs)
+    provider_paths = SECTION_PROVIDERS if providers is None else tuple(providers)
+
+    theorem_results = check_theorems(theorem_names, prof, settings, progress)
+    proof_results = check_proofs(proof_names, settings, progress)
+    sections = run_sections(provider_paths, settings, progress)
+
+    classes = ([c["class"] for t in theorem_results for c in t["claims"]]
+               + [t["error_class"] for t in theorem_results if "error" in t]
+               + [s["class"] for p in proof_results for s in p["steps"]]
+               + [st.VERIFIED if s.ok else st.REFUTED for s in sections])
+    code = st.exit_status(classes)
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "status": {"exit_code": code,
+                   "meaning": {0: "every claim verified or an expected, documented erratum",
+                               1: "something unexpected was refuted or failed",
+                               2: "a registered spec could not be checked (see its entry)",
+                               3: "something is inconclusive"}[code],
+                   "counts": _counts(classes[:len(classes) - len(sections)]),
+                   "failed_sections": [s.key for s in sections if not s.ok],
+                   "elapsed_s": round(time.perf_counter() - start, 3)},
+        "environment": environment(settings, command),
+        "settings": {"profile": settings.profile, "seed": settings.seed, "device": settings.device,
+                     **prof.__dict__},
+        "theorems": theorem_results,
+        "proofs": proof_results,
+        "errata": [e for t in theorem_results for e in t["errata"]] + [e for p in proof_results for e in p["errata"]],
+        "sections": {s.key: {"title": s.title, "markdown": s.markdown, "data": s.data, "ok": s.ok,
+                             "figures": [{"name": f.name, "caption": f.caption, "file": f"{f.name}.png"}
+                                         for f in s.figures]} for s in sections},
+    }
+    return Collected(_jsonable(report), sections)

@@ -1,0 +1,61 @@
+"""``verifier report``: check everything and write Markdown, HTML and JSON into one directory.
+
+Progress goes to stderr, one line per theorem / claim / proof / section; stdout gets only the
+paths written and the exit status.  The exit status follows ``verifier check`` (status.py).
+"""
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from .write import FORMATS, check_writable, parse_formats, write_report
+
+DEFAULT_OUT = "report"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("report", help="check every theorem, proof and report section; write md/html/json",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory, replaced as a whole (default {DEFAULT_OUT}/)")
+    p.add_argument("--format", default=",".join(FORMATS), help="comma-separated subset of md,html,json (default all)")
+    p.add_argument("--profile", choices=("quick", "thorough"), default="quick",
+                   help="quick: a few minutes on 2 CPU cores; thorough: more instances, denser sweeps")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+
+
+def rerun_command(args) -> str:
+    """The command line that reruns this report, every option spelled out."""
+    return "verifier " + shlex.join(["report", "--out", args.out, "--format", args.format, "--profile", args.profile,
+                                     "--seed", str(args.seed), "--device", args.device])
+
+
+def run(args) -> int:
+    from ..pipeline import resolve_device
+    from .collect import collect
+    from .sections import ReportSettings
+    formats = parse_formats(args.format)
+    out = Path(args.out)
+    check_writable(out)
+    settings = ReportSettings(profile=args.profile, seed=args.seed, device=resolve_device(args.device))
+    command = rerun_command(args)
+    start = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        print(f"  [{time.perf_counter() - start:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    collected = collect(settings, command=command, progress=progress)
+    paths = write_report(collected, out, formats)
+    status = collected.report["status"]
+    for fmt, path in paths.items():
+        print(f"{fmt}: {path}")
+    errata = collected.report["errata"]
+    print(f"exit status {status['exit_code']}: {status['meaning']}; {len(errata)} errata "
+          f"({time.perf_counter() - start:.0f} s)")
+    for e in errata:
+        print(f"  erratum: {e['source']}: {e['name']} ({e['location']})")
+    if status["failed_sections"]:
+        print(f"  failed sections: {', '.join(status['failed_sections'])}", file=sys.stderr)
+    return status["exit_code"]

@@ -1,0 +1,58 @@
+"""``verifier train``: run the training experiments, print their tables (or JSON), save the plots.
+
+Exit codes: 0 every measured count agrees with its prediction, 1 one disagrees, 2 usage or data error.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from .experiments import EPOCHS, EXPERIMENTS, RunSettings
+from .report import run_all
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train the linear VAE / CVAE / MHVAE on real data and compare with the theory")
+    p.add_argument("--experiment", choices=EXPERIMENTS + ("all",), default="all")
+    p.add_argument("--data", default="digits", help="'digits' (scikit-learn's 8x8 digits) or a .npz / .csv file")
+    p.add_argument("--epochs", type=int, default=EPOCHS["quick"],
+                   help=f"training epochs (default {EPOCHS['quick']}; {EPOCHS['thorough']} for the thorough report)")
+    p.add_argument("--lr", type=float, default=RunSettings.lr, help="Adam's initial learning rate")
+    p.add_argument("--batch-size", type=int, default=RunSettings.batch_size)
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and samples")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    p.add_argument("--out", help="folder for the plots (PNG) and results.json")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def run(args) -> int:
+    from ..pipeline import resolve_device
+    settings = RunSettings(data=args.data, epochs=args.epochs, seed=args.seed, lr=args.lr,
+                           batch_size=args.batch_size, device=str(resolve_device(args.device)))
+    settings.train_settings()               # validates epochs, batch size and learning rate
+    import matplotlib
+    matplotlib.use("Agg")
+    names = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
+    results = run_all(names, settings)
+    payload = {"settings": settings.__dict__,
+               "experiments": {r.name: {"title": r.title, "ok": r.ok, "data": r.data} for r in results}}
+    if args.out:
+        out = Path(args.out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out {args.out!r}: cannot create the folder ({exc})") from None
+        for r in results:
+            for stem, fig, _ in r.figures:
+                fig.savefig(out / f"{stem}.png", dpi=120)
+        (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
+    if args.json:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        for r in results:
+            print(f"## {r.title}  [{'agrees' if r.ok else 'DISAGREES'}]\n\n{r.markdown}\n")
+        if args.out:
+            print(f"plots and results.json written to {args.out}", file=sys.stderr)
+    return 0 if all(r.ok for r in results) else 1

@@ -1,0 +1,199 @@
+"""Linear VAE, CVAE and two-latent MHVAE as torch modules, trained on their sampled negative ELBO.
+
+Every module holds K independent models side by side (a leading dimension K on every weight and
+hyperparameter), so a sweep over beta trains in one tensor op.  The loss is the sum of the K
+models' losses; Adam is elementwise, so each model gets exactly the updates it would get alone.
+
+``loss(batch)`` is what users minimise: the negative ELBO in nats, its reconstruction part from one
+reparameterised sample z = mu + sigma * eps, each KL in closed form (Gaussians).  Twice its
+expectation is the paper's objective plus a constant (``test_training.py`` checks this against
+the spec's objective by Monte Carlo):
+  VAE (3)/(10):  2 E[loss] = L_VAE + D0 log(2 pi eta_dec^2) + beta d1 (log eta_enc^2 - 1).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..errors import UsageError
+
+
+def _hyper(values, K: int, name: str) -> torch.Tensor:
+    t = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
+    if t.numel() == 1:
+        t = t.expand(K).clone()
+    if t.numel() != K:
+        raise UsageError(f"{name} has {t.numel()} values for K={K} models")
+    if not torch.all(torch.isfinite(t) & (t > 0)):
+        raise UsageError(f"{name}={t.tolist()} must be finite and > 0")
+    return t
+
+
+class DiagonalStd(nn.Module):
+    """Standard deviations of a data-independent diagonal covariance: learnable (through its log,
+    so it stays positive) or fixed."""
+
+    def __init__(self, K: int, d: int, fixed=None):
+        super().__init__()
+        self.learnable = fixed is None
+        if self.learnable:
+            self.log_std = nn.Parameter(torch.zeros(K, d, dtype=torch.float64))
+        else:
+            std = torch.as_tensor(fixed, dtype=torch.float64)
+            if std.ndim == 0:
+                std = std.expand(K, d)
+            elif std.ndim == 1:
+                std = std.expand(K, d) if std.numel() == d else std[:, None].expand(K, d)
+            if std.shape != (K, d) or not torch.all(std > 0):
+                raise UsageError(f"a fixed encoder std needs {K} x {d} positive values; got shape {tuple(std.shape)}")
+            self.register_buffer("fixed_std", std.clone())
+
+    def forward(self) -> torch.Tensor:          # (K, d)
+        return self.log_std.exp() if self.learnable else self.fixed_std
+
+
+def _weight(K: int, rows: int, cols: int, generator: torch.Generator, scale: float) -> nn.Parameter:
+    return nn.Parameter(scale * torch.randn(K, rows, cols, dtype=torch.float64, generator=generator) / math.sqrt(cols))
+
+
+def _apply(M: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """M (K, m, n) applied to the rows of v: (B, n) or (K, B, n) -> (K, B, m)."""
+    if v.ndim == 2:
+        return torch.einsum("kmn,bn->kbm", M, v)
+    return torch.einsum("kmn,kbn->kbm", M, v)
+
+
+def gaussian_kl(mean: torch.Tensor, std: torch.Tensor, prior_std: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, std^2) || N(0, prior_std^2)) per coordinate: mean (K, B, d), std (K, d), prior_std (K,)."""
+    var_ratio = (std / prior_std[:, None]) ** 2                 # (K, d)
+    return 0.5 * (var_ratio[:, None, :] + (mean / prior_std[:, None, None]) ** 2 - 1 - torch.log(var_ratio)[:, None, :])
+
+
+def _gaussian_nll(target: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """-log N(target; mean, std^2 I) summed over coordinates: (K, B)."""
+    D = target.shape[-1]
+    return (((target - mean) ** 2).sum(-1) / (2 * std[:, None] ** 2)
+            + 0.5 * D * torch.log(2 * math.pi * std[:, None] ** 2))
+
+
+class LinearVAE(nn.Module):
+    """q(z|x) = N(Wx, Sigma), p(x|z) = N(Uz, eta_dec^2 I), p(z) = N(0, eta_enc^2 I); beta before the KL (3)."""
+
+    def __init__(self, D0: int, d1: int, *, beta, eta_enc=1.0, eta_dec=1.0, sigma=None, K: int = 1,
+                 seed: int = 0, init_scale: float = 0.1):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.K, self.D0, self.d1 = K, D0, d1
+        for name, v in (("beta", beta), ("eta_enc", eta_enc), ("eta_dec", eta_dec)):
+            self.register_buffer(name, _hyper(v, K, name))
+        self.W = _weight(K, d1, D0, g, init_scale)
+        self.U = _weight(K, D0, d1, g, init_scale)
+        self.std = DiagonalStd(K, d1, sigma)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _apply(self.W, x), self.std()
+
+    def loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Sampled negative ELBO, mean over the batch: (K,)."""
+        mean, std = self.encode(x)
+        z = mean + std[:, None, :] * torch.randn(mean.shape, dtype=mean.dtype, generator=generator, device=mean.device)
+        reconstruction = _gaussian_nll(x.expand(self.K, *x.shape), _apply(self.U, z), self.eta_dec)
+        kl = gaussian_kl(mean, std, self.eta_enc).sum(-1)
+        return (reconstruction + self.beta[:, None] * kl).mean(-1)
+
+    def kl_per_dim(self, x: torch.Tensor) -> torch.Tensor:
+        """KL(q(z_i|x) || p(z_i)) for every sample and latent dimension: (K, N, d1)."""
+        mean, std = self.encode(x)
+        return gaussian_kl(mean, std, self.eta_enc)
+
+    def posterior_mean(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode(x)[0]
+
+
+class LinearCVAE(nn.Module):
+    """q(z|x,y) = N(W1 x + W2 y, Sigma), p(y|z,x) = N(U1 z + U2 x, eta_dec^2 I), p(z) = N(0, eta_enc^2 I) (5)."""
+
+    def __init__(self, D0: int, D2: int, d1: int, *, beta, eta_enc=1.0, eta_dec=1.0, sigma=None, K: int = 1,
+                 seed: int = 0, init_scale: float = 0.1):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.K, self.D0, self.D2, self.d1 = K, D0, D2, d1
+        for name, v in (("beta", beta), ("eta_enc", eta_enc), ("eta_dec", eta_dec)):
+            self.register_buffer(name, _hyper(v, K, name))
+        self.W1 = _weight(K, d1, D0, g, init_scale)
+        self.W2 = _weight(K, d1, D2, g, init_scale)
+        self.U1 = _weight(K, D2, d1, g, init_scale)
+        self.U2 = _weight(K, D2, D0, g, init_scale)
+        self.std = DiagonalStd(K, d1, sigma)
+
+    def encode(self, x, y):
+        return _apply(self.W1, x) + _apply(self.W2, y), self.std()
+
+    def loss(self, x, y, generator: torch.Generator | None = None) -> torch.Tensor:
+        mean, std = self.encode(x, y)
+        z = mean + std[:, None, :] * torch.randn(mean.shape, dtype=mean.dtype, generator=generator, device=mean.device)
+        prediction = _apply(self.U1, z) + _apply(self.U2, x)
+        reconstruction = _gaussian_nll(y.expand(self.K, *y.shape), prediction, self.eta_dec)
+        kl = gaussian_kl(mean, std, self.eta_enc).sum(-1)
+        return (reconstruction + self.beta[:, None] * kl).mean(-1)
+
+    def kl_per_dim(self, x, y):
+        mean, std = self.encode(x, y)
+        return gaussian_kl(mean, std, self.eta_enc)
+
+    def posterior_mean(self, x, y):
+        return self.encode(x, y)[0]
+
+
+class LinearMHVAE(nn.Module):
+    """Two-latent Markovian hierarchical VAE of Section 4.2: q(z1|x) = N(W1 x, Sigma1),
+    q(z2|z1) = N(W2 z1, Sigma2), p(z1|z2) = N(U2 z2, eta_dec^2 I), p(x|z1) = N(U1 z1, eta_dec^2 I),
+    p(z2) = N(0, eta_enc^2 I); beta1 before the z1 term, beta2 before the KL of z2.
+
+    Per sample (z1, z2 drawn by reparameterisation, the entropy of q(z1|x) and the KL of z2 in
+    closed form): -log p(x|z1) + beta1 [-log p(z1|z2) - H(q(z1|x))] + beta2 KL(q(z2|z1) || p(z2)).
+    """
+
+    def __init__(self, D0: int, d1: int, d2: int, *, beta1, beta2, eta_enc=1.0, eta_dec=1.0, sigma1=1.0,
+                 sigma2=None, K: int = 1, seed: int = 0, init_scale: float = 0.1):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.K, self.D0, self.d1, self.d2 = K, D0, d1, d2
+        for name, v in (("beta1", beta1), ("beta2", beta2), ("eta_enc", eta_enc), ("eta_dec", eta_dec)):
+            self.register_buffer(name, _hyper(v, K, name))
+        self.W1 = _weight(K, d1, D0, g, init_scale)
+        self.W2 = _weight(K, d2, d1, g, init_scale)
+        self.U1 = _weight(K, D0, d1, g, init_scale)
+        self.U2 = _weight(K, d1, d2, g, init_scale)
+        self.std1 = DiagonalStd(K, d1, sigma1)
+        self.std2 = DiagonalStd(K, d2, sigma2)
+
+    def loss(self, x, generator: torch.Generator | None = None) -> torch.Tensor:
+        std1, std2 = self.std1(), self.std2()
+        mean1 = _apply(self.W1, x)
+        z1 = mean1 + std1[:, None, :] * torch.randn(mean1.shape, dtype=x.dtype, generator=generator, device=x.device)
+        mean2 = _apply(self.W2, z1)
+        z2 = mean2 + std2[:, None, :] * torch.randn(mean2.shape, dtype=x.dtype, generator=generator, device=x.device)
+        reconstruction = _gaussian_nll(x.expand(self.K, *x.shape), _apply(self.U1, z1), self.eta_dec)
+        # -log p(z1|z2) - H(q(z1|x)); H of N(., diag(std1^2)) is sum(log std1) + d1/2 log(2 pi e).
+        entropy1 = torch.log(std1).sum(-1) + 0.5 * self.d1 * math.log(2 * math.pi * math.e)
+        consistency = _gaussian_nll(z1, _apply(self.U2, z2), self.eta_dec) - entropy1[:, None]
+        kl2 = gaussian_kl(mean2, std2, self.eta_enc).sum(-1)
+        return (reconstruction + self.beta1[:, None] * consistency + self.beta2[:, None] * kl2).mean(-1)
+
+    def z2_marginal(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z2|x) = N(W2 W1 x, W2 Sigma1 W2^T + Sigma2): its mean (K, N, d2) and per-coordinate std (K, d2)."""
+        std1, std2 = self.std1(), self.std2()
+        mean = _apply(self.W2, _apply(self.W1, x))
+        var = torch.einsum("kij,kj->ki", self.W2 ** 2, std1 ** 2) + std2 ** 2
+        return mean, var.sqrt()
+
+    def kl_per_dim(self, x) -> torch.Tensor:
+        """KL(q(z2_i|x) || p(z2_i)) per sample and dimension of z2 (the latent whose collapse Fig. 6b shows)."""
+        mean, std = self.z2_marginal(x)
+        return gaussian_kl(mean, std, self.eta_enc)
+
+    def posterior_mean(self, x) -> torch.Tensor:
+        return self.z2_marginal(x)[0]
