@@ -45,6 +45,8 @@ import itertools
 import math
 import operator
 import random
+import signal
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping
@@ -762,14 +764,59 @@ def _critical_points(problem: _Problem, g_here: sp.Expr) -> tuple[list[dict], st
     return points, "; ".join(incomplete)
 
 
+# Wall-clock budget of one face's Groebner basis: with large rational coefficients (Theorem 5's
+# reduced problem at some sampled parameters) lex bases can take many minutes.  Past the budget the
+# enumeration is incomplete, and the sample is INCONCLUSIVE -- never VERIFIED.
+FACE_SECONDS = 8
+
+
+class _FaceTimeout(Exception):
+    pass
+
+
+def _with_budget(seconds: float, fn):
+    """fn() under a SIGALRM budget when called from the main thread (elsewhere without one)."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn()
+
+    def expire(signum, frame):
+        raise _FaceTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]:
     """Real critical points with every free variable > 0, from a lex Groebner basis.
 
     The extra equation y * prod(free) = 1 (Rabinowitsch) removes the solutions with a free
     variable equal to 0, which belong to smaller faces and would make the system positive-dimensional.
+    When the basis exceeds its budget and g(x) = h(x^2) (the paper's reduced objectives are
+    functions of squared singular values), the system h'(u) = 0 of half the degree is tried:
+    on x > 0, dg/dx = 2x h'(x^2).  That turns Theorem 5's minutes into seconds.
     """
     plain = [sp.Dummy(str(v)) for v in free]
     expr = g_face.xreplace(dict(zip(free, plain)))
+    points, why = _positive_critical_points(expr, plain)
+    if not why.startswith("the Groebner basis took"):
+        return [dict(zip(free, p)) for p in points], why
+    squares = [sp.Dummy(f"{x}_sq", positive=True) for x in plain]
+    h = expr.xreplace({x: sp.sqrt(u) for x, u in zip(plain, squares)})
+    if any(isinstance(a, sp.Pow) and a.base in squares and not a.exp.is_integer for a in sp.preorder_traversal(h)):
+        return [], why
+    points, why_sq = _positive_critical_points(h, squares)
+    if why_sq:
+        return [], f"{why}; in the squared variables: {why_sq}"
+    return [dict(zip(free, (mpmath.sqrt(v) for v in p))) for p in points], ""
+
+
+def _positive_critical_points(expr: sp.Expr, plain: list) -> tuple[list[tuple], str]:
+    """Solutions of grad expr = 0 with every variable real and > 0 (values in order of ``plain``)."""
     equations = []
     for x in plain:
         numerator = sp.numer(sp.together(sp.diff(expr, x)))
@@ -780,26 +827,32 @@ def _face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]
         equations.append(numerator)
     y = sp.Dummy("y")
     equations.append(y * sp.Mul(*plain) - 1)
-    try:
+
+    def solve():
         basis = sp.groebner(equations, y, *plain, order="lex")
         if list(basis.exprs) == [1]:
             return [], ""
         if not basis.is_zero_dimensional:
             return [], "the critical set is not finite"
-        solutions = sp.solve_poly_system(list(basis.exprs), y, *plain)
+        return sp.solve_poly_system(list(basis.exprs), y, *plain), ""
+
+    try:
+        solutions, why = _with_budget(FACE_SECONDS, solve)
     except (NotImplementedError, BasePolynomialError) as exc:
         return [], f"sympy cannot solve the critical-point system ({type(exc).__name__}: {exc})"
+    except _FaceTimeout:
+        return [], f"the Groebner basis took more than {FACE_SECONDS} s"
     out = []
     for solution in solutions or []:
-        values = {}
-        for v, value in zip(free, solution[1:]):
+        values = []
+        for value in solution[1:]:
             real = _real(value)
             if real is None or real <= 0:
                 break
-            values[v] = real
+            values.append(real)
         else:
-            out.append(values)
-    return out, ""
+            out.append(tuple(values))
+    return out, why
 
 
 def _coercivity_probe(problem, g_here, claimed, g_claimed, tolerance, rng) -> _Result:

@@ -58,6 +58,7 @@ SECTION_PROVIDERS: tuple[str, ...] = (
     "verifier.report.theory:phase_diagrams",
     "verifier.report.convergence:convergence_curves",
     "verifier.training.report:training_section",
+    "verifier.experiments.variants_section:variants_section",
 )
 
 
