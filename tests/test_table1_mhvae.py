@@ -7,66 +7,32 @@ information.  Table 1 says: fewer of them for smaller beta2 or eta_dec, and for 
 property is checked on the minimiser and, as a second check, on Theorem 3's closed form (the number
 of indices i <= d2 with omega_i* = 0).
 """
-import dataclasses
-
-import numpy as np
-import pytest
 import sympy as sp
-import torch
-from hypothesis import assume, given, strategies as st
+from hypothesis import given, strategies as st
+
+from table1_support import collapsed, monotone
 
 from theorems import theorem3_mhvae_fixed_sigma1 as t3
 from theorems.linear_vae import omega
-from verifier.checks import Tolerances
 from verifier.instances import Instance
 from verifier.pipeline import Pipeline
 from verifier.strategies import instances
 
 T3 = t3.THEOREM
 PIPELINE = Pipeline(T3)
-TOL = Tolerances()
 
 
 def collapsed_z2(theorem, pipeline, instance) -> tuple[int, int]:
     """(collapsed z2 dimensions at the certified minimiser, ... by the closed form)."""
-    res = pipeline.run([instance])[0]
-    assume(res.minimiser["certified"])
-    U2 = torch.tensor(res.minimiser["matrices"]["U2"], dtype=torch.float64)
-    data_scale = float(np.sum(np.square(instance.spectrum))) / instance.hyper["eta_dec"] ** 2 + abs(res.claimed["loss"])
-    unit = data_scale ** 0.25
-    norms = U2.norm(dim=0)
-    zero = norms <= TOL.zero_rtol * unit
-    nonzero = norms >= TOL.nonzero_rtol * unit
-    assume(bool((zero | nonzero).all()))              # no column in the undecided band
-    d2 = instance.latent["d2"]
-    closed = [x for x in res.claimed[str(omega)][:d2]]
-    return int(zero.sum()), sum(1 for x in closed if x == 0.0)
-
-
-def _scaled(instance: Instance, name: str, factor: float) -> Instance:
-    return dataclasses.replace(instance, hyper={**instance.hyper, name: instance.hyper[name] * factor})
-
-
-def _away_from_boundaries(theorem, instance) -> bool:
-    from verifier.batch import group_by_dims, instantiate
-    batch = instantiate(theorem, group_by_dims(theorem, [instance])[0])
-    return float(batch.sensitivity[0]) <= TOL.boundary_sensitivity
+    return collapsed(pipeline, instance, "U2", omega, instance.latent["d2"])
 
 
 spectrum_instances = instances(T3, max_dim=3).filter(lambda inst: inst.spectrum is not None)
 
 
 def _monotone(theorem, pipeline, data, name: str, more_collapse_when_larger: bool):
-    base = data.draw(spectrum_instances, label="instance")
-    factor = data.draw(st.floats(1.2, 4.0), label=f"factor on {name}")
-    bigger = _scaled(base, name, factor)
-    assume(_away_from_boundaries(theorem, base) and _away_from_boundaries(theorem, bigger))
-    (m_small, c_small), (m_big, c_big) = collapsed_z2(theorem, pipeline, base), collapsed_z2(theorem, pipeline, bigger)
-    assert m_small == c_small and m_big == c_big, (base, m_small, c_small, m_big, c_big)
-    if more_collapse_when_larger:
-        assert m_big >= m_small, f"collapsed z2 fell from {m_small} to {m_big} when {name} grew x{factor}: {base}"
-    else:
-        assert m_big <= m_small, f"collapsed z2 rose from {m_small} to {m_big} when {name} grew x{factor}: {base}"
+    monotone(theorem, pipeline, data, spectrum_instances, name, more_collapse_when_larger=more_collapse_when_larger,
+             matrix="U2", quantity=omega, slots=lambda inst: inst.latent["d2"])
 
 
 @given(data=st.data())

@@ -28,15 +28,14 @@ m = sp.Max(theta_m1, theta_m2)
 
 # Theorem 5's three cases, radicals restored [r].
 case_1 = sp.GreaterThan(theta, m)
-# Printed with >=; at the tie sqrt(beta1) sigma1 = sqrt(beta2) c sigma2 both neighbouring cases give
-# omega_i* = lambda_i* = 0 (there m = sqrt(beta1) sigma1), so the strict form is the same optimum and
-# keeps float rounding at the tie from taking the square root of a negative omega_2 argument.
-case_2 = sp.StrictGreaterThan(sp.sqrt(beta1) * sigma1, sp.sqrt(beta2) * c * sigma2)
-lambda_1 = sp.cbrt(sigma1**2 / (sp.sqrt(beta1 * beta2) * c * sigma2)) * sp.sqrt(theta**sp.Rational(4, 3)
-                                                                                - root_b**sp.Rational(2, 3))
+case_2 = sp.GreaterThan(sp.sqrt(beta1) * sigma1, sp.sqrt(beta2) * c * sigma2)
+# Each radicand is >= 0 exactly in its case and 0 on the case's boundary (theta = m, or the tie
+# sqrt(beta1) sigma1 = sqrt(beta2) c sigma2); the Max(0, .) keeps float rounding there from a sqrt(-1e-16).
+lambda_1 = sp.cbrt(sigma1**2 / (sp.sqrt(beta1 * beta2) * c * sigma2)) * sp.sqrt(
+    sp.Max(0, theta**sp.Rational(4, 3) - root_b**sp.Rational(2, 3)))
 omega_1 = sp.cbrt(sp.sqrt(beta2) * c * sigma1 / (beta1 * sigma2**2)) * sp.sqrt(
-    theta**sp.Rational(2, 3) - sp.cbrt(beta2**2 * c**4 * sigma2**4 / (beta1 * sigma1**2)))
-omega_2 = sp.sqrt(sp.sqrt(ratio) * c * sigma1 / sigma2 - ratio * c**2)
+    sp.Max(0, theta**sp.Rational(2, 3) - sp.cbrt(beta2**2 * c**4 * sigma2**4 / (beta1 * sigma1**2))))
+omega_2 = sp.sqrt(sp.Max(0, sp.sqrt(ratio) * c * sigma1 / sigma2 - ratio * c**2))
 
 lambda_star = sp.Piecewise((lambda_1, case_1), (0, case_2), (lambda_c, True))
 omega_star = sp.Piecewise((omega_1, case_1), (omega_2, case_2), (0, True))

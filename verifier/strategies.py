@@ -135,8 +135,14 @@ def instances(theorem: Theorem, max_dim: int = 4) -> st.SearchStrategy[Instance]
     return dims(theorem, max_dim).flatmap(lambda ld: inst(theorem, *ld))
 
 
-def instance_batches(theorem: Theorem, max_batch: int = 8, max_dim: int = 4) -> st.SearchStrategy[list[Instance]]:
-    """Lists of 1..max_batch instances sharing their dimensions."""
+def instance_batches(theorem: Theorem, max_batch: int = 8, max_dim: int = 4,
+                     dimensions=None) -> st.SearchStrategy[list[Instance]]:
+    """Lists of 1..max_batch instances sharing their dimensions; with ``dimensions`` (a sympy relation
+    of the dimension symbols, as in ``Restricted``) only dimensions that satisfy it, so that a claim
+    made for one order of the dimensions is searched there rather than skipped."""
     dims, inst = _hooks(theorem)
-    return dims(theorem, max_dim).flatmap(
-        lambda ld: st.lists(inst(theorem, *ld), min_size=1, max_size=max_batch))
+    drawn = dims(theorem, max_dim)
+    if dimensions is not None and dimensions is not sp.true:
+        from .checks import _dimensions_hold
+        drawn = drawn.filter(lambda ld: _dimensions_hold(dimensions, {**ld[0], **ld[1]}))
+    return drawn.flatmap(lambda ld: st.lists(inst(theorem, *ld), min_size=1, max_size=max_batch))

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, setti
 
 from .checks import INCONCLUSIVE, REFUTED, SKIPPED, VERIFIED
 from .pipeline import Pipeline, PipelineSettings
-from .spec import Claim, Theorem
+from .spec import Claim, Restricted, Theorem
 from .strategies import instance_batches
 
 EXIT_CODES = {VERIFIED: 0, REFUTED: 1, INCONCLUSIVE: 3}
@@ -101,7 +101,8 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
                phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False, print_blob=False,
                suppress_health_check=list(HealthCheck))
     @hypothesis_seed(seed)
-    @given(instance_batches(pipeline.theorem, batch_size, max_dim))
+    @given(instance_batches(pipeline.theorem, batch_size, max_dim,
+                            dimensions=claim.dimensions if isinstance(claim, Restricted) else None))
     def search(instances):
         for res in pipeline.run(instances):
             outcome = res.outcomes[claim.name]
