@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from draw import draw_batch, parameter_count  # noqa: E402
+from draw import NotDrawable, draw_batch, parameter_count  # noqa: E402
 
 from theorems import REGISTRY  # noqa: E402
 from verifier.baseline import adam_baseline  # noqa: E402
@@ -195,7 +195,12 @@ def main(argv=None) -> int:
             continue
         entry = {"verifier": [], "baseline": []}
         for d, sizes in grid.items():
-            base = bench_baseline(theorem, d, PROFILES[profile]["baseline_instances"], args.seed, device)
+            try:
+                base = bench_baseline(theorem, d, PROFILES[profile]["baseline_instances"], args.seed, device)
+            except NotDrawable as exc:
+                print(f"{name} d={d}: skipped, {exc}", file=sys.stderr)
+                entry.setdefault("skipped", []).append(str(exc))
+                continue
             entry["baseline"].append(base)
             for size in sizes:
                 v = bench_verifier(theorem, d, size, args.seed, device, args.restarts)
