@@ -10,6 +10,14 @@ _MARK = {"VERIFIED": "VERIFIED", ERRATUM: "ERRATUM (printed form refuted, correc
          "REFUTED": "**REFUTED**", "INCONCLUSIVE": "*INCONCLUSIVE*", "SPEC_ERROR": "**SPEC ERROR**"}
 
 
+def _short(text, limit: int = 240):
+    """Evidence in a table cell: the first ``limit`` characters (the JSON keeps all of it)."""
+    if text is None:
+        return None
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _cell(text) -> str:
     """A value safe inside a Markdown table cell."""
     if text is None:
@@ -86,9 +94,10 @@ def theorems(report: dict) -> list[str]:
 def proofs(report: dict) -> list[str]:
     out = ["## Proof steps", ""]
     for p in report["proofs"]:
-        out += [f"### Proof {p['proof']}", "", "| equation | step | method | verdict |", "|---|---|---|---|"]
-        out += [f"| {_cell(s['equation'])} | {_cell(s['claim'])} | {_cell(s['method'])} | {_MARK[s['class']]} |"
-                for s in p["steps"]]
+        out += [f"### Proof {p['proof']}", "", "| equation | step | method | verdict | evidence |",
+                "|---|---|---|---|---|"]
+        out += [f"| {_cell(s['equation'])} | {_cell(s['claim'])} | {_cell(s['method'])} | {_MARK[s['class']]} | "
+                f"{_cell(_short(s.get('evidence')))} |" for s in p["steps"]]
         out.append("")
     return out
 

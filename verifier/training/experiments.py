@@ -282,14 +282,15 @@ def _judged(grid, points) -> np.ndarray:
     return np.min(np.abs(grid[:, None] / finite[None, :] - 1), axis=1) >= SWEEP_MARGIN
 
 
-def _sweep_comparison(grid, measured, points):
+def _sweep_comparison(grid, measured, points, settled):
     """Measured active dimensions at each grid value against the predicted number of dimensions whose
-    collapse point lies above it; agreement is required where the grid value is judged."""
+    collapse point lies above it; agreement is required where the grid value is judged: outside the
+    margin and with a measurement that has settled (the same count at 80% of training as at the end)."""
     if points is None:
         return None, None
     finite = np.where(np.isfinite(points), points, -np.inf)
     predicted = (finite[None, :] > grid[:, None]).sum(-1)
-    judged = _judged(grid, points)
+    judged = _judged(grid, points) & settled
     return predicted, bool(np.all((measured == predicted)[judged]))
 
 
@@ -312,28 +313,54 @@ def _sweep_figure(stem, title, xlabel, grid_sets, points, caption):
     return stem, fig, caption
 
 
-def _sweep_markdown(header, grid, measured, predicted, agrees, reason, points, what):
-    judged = np.ones(len(grid), dtype=bool) if points is None else _judged(grid, points)
+def _sweep_markdown(header, grid, measured, predicted, agrees, reason, points, what, settled):
+    near = np.zeros(len(grid), dtype=bool) if points is None else ~_judged(grid, points)
+
+    def judged(i):
+        if near[i]:
+            return "no (within margin)"
+        return "yes" if settled[i] else "no (still changing: another count at 80% of training)"
+
     text = header + f"\n\n| swept value | predicted | measured ({what}) | judged |\n|---|---|---|---|\n"
     text += "\n".join(f"| {g:.4g} | {'-' if predicted is None else predicted[i]} | {measured[i]} | "
-                       f"{'yes' if judged[i] else 'no (within margin)'} |" for i, g in enumerate(grid)) + "\n\n"
+                       f"{judged(i)} |" for i, g in enumerate(grid)) + "\n\n"
     if predicted is None:
         text += f"No comparison: {reason}.\n"
     else:
         text += (f"The swept values sit midway (geometrically) between consecutive predicted collapse points; "
                  f"values within {SWEEP_MARGIN:.0%} of one are shown but not judged (finite training converges "
-                 f"there at a rate proportional to the distance). Counts agree where judged: "
+                 f"there at a rate proportional to the distance), nor are counts that still changed over the last 20% of the "
+                 f"epochs ({int((~settled).sum())} of {len(grid)} here): finite training has not settled them. "
+                 f"Counts agree where judged: "
                  f"{'yes' if agrees else '**no**'}.\n")
     return text
 
 
-def _train_sweep(model, arrays, settings: RunSettings):
-    result = train(model, arrays, settings.train_settings())
-    model.cpu()
+SETTLE_FRACTION = 0.8      # a count is settled when it is the same at this fraction of the epochs as at the end
+
+
+def _kl_mean(model, arrays) -> np.ndarray:
+    """Mean KL per latent dimension over the data, (K, d)."""
+    device = next(model.parameters()).device
     with torch.no_grad():
-        tensors = [torch.as_tensor(a) for a in arrays]
-        kl = _np(model.kl_per_dim(*tensors))
-    return kl.mean(axis=1), result          # (K, d)
+        tensors = [torch.as_tensor(a, dtype=torch.float64, device=device) for a in arrays]
+        return _np(model.kl_per_dim(*tensors)).mean(axis=1)
+
+
+def _train_sweep(model, arrays, settings: RunSettings, count):
+    """Train the K models; (final mean KL per dimension (K, d), count(model) at SETTLE_FRACTION of the
+    epochs, count(model) at the end, training result).  ``count`` maps the model to (K,) integers."""
+    check_epoch = max(1, int(SETTLE_FRACTION * settings.epochs))
+    early = {}
+
+    def record(epoch, m):
+        if epoch == check_epoch:
+            early["count"] = count(m)
+
+    result = train(model, arrays, settings.train_settings(), on_epoch=record)
+    model.cpu()
+    final = count(model)
+    return _kl_mean(model, arrays), early.get("count", final), final, result
 
 
 CVAE_LATENT = 8
@@ -349,9 +376,11 @@ def cvae(settings: RunSettings) -> ExperimentResult:
     points, info = _predicted_sweep("theorem2", {"d1": d1}, values, "beta", ds, *CVAE_RANGE)
     grid = _sweep_grid(points, *CVAE_RANGE)
     model = LinearCVAE(ds.x.shape[1], ds.y.shape[1], d1, beta=grid, K=len(grid), seed=settings.seed)
-    kl_mean, result = _train_sweep(model, (ds.x, ds.y), settings)
-    measured = (kl_mean > SWEEP_EPSILON).sum(-1)
-    predicted, agrees = _sweep_comparison(grid, measured, points)
+    arrays = (ds.x, ds.y)
+    kl_mean, early, measured, result = _train_sweep(
+        model, arrays, settings, lambda m: (_kl_mean(m, arrays) > SWEEP_EPSILON).sum(-1))
+    settled = early == measured
+    predicted, agrees = _sweep_comparison(grid, measured, points, settled)
     reason = info if points is None else ""
     header = (f"Data: {ds.description} (N = {ds.n}, D0 = {ds.x.shape[1]}, D2 = {ds.y.shape[1]}); d1 = {d1}, "
               f"eta_enc = eta_dec = 1, learnable Sigma; {len(grid)} values of beta trained side by side, "
@@ -364,9 +393,10 @@ def cvae(settings: RunSettings) -> ExperimentResult:
     data = {"d1": d1, "grid": grid.tolist(), "kl_per_dim": kl_mean.tolist(), "measured_active": measured.tolist(),
             "predicted_collapse_points": None if points is None else points.tolist(),
             "predicted_active": None if predicted is None else predicted.tolist(), "agrees": agrees,
-            "missing_prediction": reason or None, "train_seconds": result.seconds, "epsilon": SWEEP_EPSILON}
+            "settled": settled.tolist(), "missing_prediction": reason or None, "train_seconds": result.seconds, "epsilon": SWEEP_EPSILON}
     return ExperimentResult("cvae", "Linear CVAE on real data: KL against beta", _sweep_markdown(
-        header, grid, measured, predicted, agrees, reason, points, f"dimensions with mean KL > {SWEEP_EPSILON:g}"),
+        header, grid, measured, predicted, agrees, reason, points, f"dimensions with mean KL > {SWEEP_EPSILON:g}",
+        settled),
         data, [fig], agrees is not False)
 
 
@@ -391,23 +421,31 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
         model = LinearMHVAE(ds.x.shape[1], d, d, beta1=MHVAE_VALUES["beta1"], beta2=grid,
                             eta_enc=MHVAE_VALUES["eta_enc"], eta_dec=MHVAE_VALUES["eta_dec"],
                             sigma1=MHVAE_VALUES["sigma1"], sigma2=sigma2, K=len(grid), seed=settings.seed)
-        kl_mean, result = _train_sweep(model, (ds.x,), settings)
-        with torch.no_grad():
-            sv_U2 = np.linalg.svd(_np(model.U2), compute_uv=False)          # (K, d)
+        arrays = (ds.x,)
         if sigma2 is None:
             what = f"dimensions of z2 with mean KL > {SWEEP_EPSILON:g}"
-            measured = (kl_mean > SWEEP_EPSILON).sum(-1)
+
+            def count(m, arrays=arrays):
+                return (_kl_mean(m, arrays) > SWEEP_EPSILON).sum(-1)
         else:
             # Isotropic fixed Sigma2 leaves the rotation Q free (Remark 5): z2 loses rank, not single
             # dimensions, so the count compared is the rank of U2: singular values above half the
             # smallest positive omega_i* of the sweep (0.1 x the largest without a prediction).
-            cut = 0.1 * sv_U2.max()
+            cut = None
             if points is not None:
                 omegas = closed_forms_at(available(spec), info, "beta2", grid)["omega"]
                 cut = 0.5 * omegas[omegas > 0].min()
-            what = f"rank of U2, singular values > {cut:.3g}"
-            measured = (sv_U2 > cut).sum(-1)
-        predicted, agrees = _sweep_comparison(grid, measured, points)
+            what = "rank of U2, singular values > " + ("0.1 x the largest" if cut is None else f"{cut:.3g}")
+
+            def count(m, cut=cut):
+                with torch.no_grad():
+                    sv = np.linalg.svd(_np(m.U2), compute_uv=False)
+                return (sv > (0.1 * sv.max() if cut is None else cut)).sum(-1)
+        kl_mean, early, measured, result = _train_sweep(model, arrays, settings, count)
+        settled = early == measured
+        with torch.no_grad():
+            sv_U2 = np.linalg.svd(_np(model.U2), compute_uv=False)          # (K, d)
+        predicted, agrees = _sweep_comparison(grid, measured, points, settled)
         ok &= agrees is not False
         sets.append((label, grid, kl_mean))
         all_points = points if all_points is None else all_points
@@ -415,10 +453,11 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
                            "singular_values_U2": sv_U2.tolist(), "measured": measured.tolist(),
                            "predicted_collapse_points": None if points is None else points.tolist(),
                            "predicted_active": None if predicted is None else predicted.tolist(),
-                           "agrees": agrees, "missing_prediction": info if points is None else None,
+                           "agrees": agrees, "settled": settled.tolist(),
+                           "missing_prediction": info if points is None else None,
                            "train_seconds": result.seconds}
         rows.append(_sweep_markdown(f"**{label}** ({spec})", grid, measured, predicted, agrees,
-                                    info if points is None else "", points, what))
+                                    info if points is None else "", points, what, settled))
     header = (f"Data: {ds.description} (N = {ds.n}, D0 = {ds.x.shape[1]}); d1 = d2 = {d}, Sigma1 = "
               f"{MHVAE_VALUES['sigma1']}^2 I, eta_enc = eta_dec = {MHVAE_VALUES['eta_dec']}, beta1 = "
               f"{MHVAE_VALUES['beta1']}; the values of beta2 trained side by side, {settings.epochs} epochs of Adam "
