@@ -29,12 +29,13 @@ m = sp.Max(theta_m1, theta_m2)
 # Theorem 5's three cases, radicals restored [r].
 case_1 = sp.GreaterThan(theta, m)
 case_2 = sp.GreaterThan(sp.sqrt(beta1) * sigma1, sp.sqrt(beta2) * c * sigma2)
-# Each radicand is >= 0 exactly in its case and 0 on the case's boundary (theta = m, or the tie
-# sqrt(beta1) sigma1 = sqrt(beta2) c sigma2); the Max(0, .) keeps float rounding there from a sqrt(-1e-16).
-lambda_1 = sp.cbrt(sigma1**2 / (sp.sqrt(beta1 * beta2) * c * sigma2)) * sp.sqrt(
-    sp.Max(0, theta**sp.Rational(4, 3) - root_b**sp.Rational(2, 3)))
+lambda_1 = sp.cbrt(sigma1**2 / (sp.sqrt(beta1 * beta2) * c * sigma2)) * sp.sqrt(theta**sp.Rational(4, 3)
+                                                                                - root_b**sp.Rational(2, 3))
 omega_1 = sp.cbrt(sp.sqrt(beta2) * c * sigma1 / (beta1 * sigma2**2)) * sp.sqrt(
-    sp.Max(0, theta**sp.Rational(2, 3) - sp.cbrt(beta2**2 * c**4 * sigma2**4 / (beta1 * sigma1**2))))
+    theta**sp.Rational(2, 3) - sp.cbrt(beta2**2 * c**4 * sigma2**4 / (beta1 * sigma1**2)))
+# >= 0 exactly in case 2; the Max keeps float rounding at the tie sqrt(beta1) sigma1 = sqrt(beta2) c sigma2
+# (where omega_2 = 0) from a square root of -1e-16.  (At theta = m, rounding in lambda_1 / omega_1 is
+# handled by the engine: a closed form undefined at an instance but defined next to it marks a boundary.)
 omega_2 = sp.sqrt(sp.Max(0, sp.sqrt(ratio) * c * sigma1 / sigma2 - ratio * c**2))
 
 lambda_star = sp.Piecewise((lambda_1, case_1), (0, case_2), (lambda_c, True))

@@ -78,6 +78,17 @@ def _indexed_values(source, inst, mats, n: int) -> np.ndarray:
     raise InstanceError(f"unknown per-index source {source!r}")
 
 
+def _relative_change(here: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
+    """Per instance, the largest change of a (B, n) closed form under a perturbation, relative to its
+    largest value.  A value undefined here (nan: a radicand rounded below 0) but defined next to it sits
+    on the boundary where its branch begins: infinite sensitivity.  Undefined on both sides is left to
+    the claims (a wrong closed form)."""
+    ref = here.abs().nan_to_num(0.0).amax(dim=1).clamp_min(1e-300)
+    change = ((moved - here).abs().nan_to_num(0.0).amax(dim=1) / ref)
+    undefined_here = (here.isnan() & moved.isfinite()).any(dim=1)
+    return torch.where(undefined_here, torch.full_like(change, float("inf")), change)
+
+
 def _dimension(name: str, inst, mats) -> int:
     """A latent dimension of the instance, or a data dimension (D0, d0) from its Z."""
     if name in inst.latent:
@@ -172,9 +183,7 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
             pert[moved_symbol] = indexed[moved_symbol] * (1 + sign * BOUNDARY_PERTURBATION)
             moved = closed_form_values(theorem, hyper, pert, dims, dtype, device)
             for sym in closed:
-                ref = closed[sym].abs().amax(dim=1).clamp_min(1e-300)
-                change = ((moved[sym] - closed[sym]).abs().amax(dim=1) / ref).nan_to_num(0.0)
-                sens = torch.maximum(sens, change)
+                sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
     # ... and of the hyperparameters: a case split may switch on them alone (sigma1^2 vs (beta2/beta1)
     # eta_dec^2 in Theorem 3), and exactly there the optimum is as degenerate as at a theta-threshold.
     for name in hyper:
@@ -182,7 +191,5 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
             moved = closed_form_values(theorem, {**hyper, name: hyper[name] * (1 + sign * BOUNDARY_PERTURBATION)},
                                        indexed, dims, dtype, device)
             for sym in closed:
-                ref = closed[sym].abs().amax(dim=1).clamp_min(1e-300)
-                change = ((moved[sym] - closed[sym]).abs().amax(dim=1) / ref).nan_to_num(0.0)
-                sens = torch.maximum(sens, change)
+                sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
     return Batch(theorem, instances, dims, data, indexed, closed, claimed, scale, sens)
