@@ -8,7 +8,7 @@ from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
 from verifier.batch import group_by_dims, instantiate
 from verifier.checks import INCONCLUSIVE
 from verifier.instances import Instance
-from verifier.numeric import Derivatives, MinimiserSettings, Parametrisation, minimise
+from verifier.numeric import Derivatives, MinimiserSettings, Parametrisation, intra_op_threads, minimise
 from verifier.pipeline import Pipeline, PipelineSettings, start_scales
 from verifier.spec import Model, Variable
 
@@ -128,3 +128,22 @@ def test_minimiser_restores_the_thread_setting():
     minimise(CONVEX, DIMS, convex_data(2), torch.ones(2, dtype=torch.float64), [0, 1],
              MinimiserSettings(cpu_threads=1))
     assert torch.get_num_threads() == before
+
+
+def test_intra_op_threads_sets_and_restores_the_cpu_thread_count():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with intra_op_threads(1, "cpu"):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with intra_op_threads(None, "cpu"):          # None leaves torch's setting alone
+            assert torch.get_num_threads() == 2
+        try:
+            with intra_op_threads(1, "cpu"):
+                raise RuntimeError("inside")
+        except RuntimeError:
+            pass
+        assert torch.get_num_threads() == 2          # restored on an exception too
+    finally:
+        torch.set_num_threads(before)

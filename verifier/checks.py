@@ -119,15 +119,14 @@ _AT_BOUNDARY = ("an index sits at its case boundary: the optimum is degenerate t
                 "comparison (claim 'optimum') and the symbolic continuity check apply")
 
 
-def _per_index(ev: Evidence, expr) -> torch.Tensor:
-    b = ev.batch
+def _per_index(b: Batch, expr) -> torch.Tensor:
     env = {k: v[:, None] for k, v in b.data.items() if v.dim() == 1}
     env.update({s.name: v for s, v in b.indexed.items()})
     return torch.as_tensor(evaluate(expr, env, b.dims, dtype=b.scale.dtype, device=b.scale.device))
 
 
-def _conditions_hold(ev: Evidence, claim, i: int) -> tuple[bool, str]:
-    inst = ev.batch.instances[i]
+def _conditions_hold(batch: Batch, claim, i: int) -> tuple[bool, str]:
+    inst = batch.instances[i]
     for cond in claim.when:
         if isinstance(cond, AllDistinct):
             v = inst.vectors[cond.vector]
@@ -137,8 +136,8 @@ def _conditions_hold(ev: Evidence, claim, i: int) -> tuple[bool, str]:
             if len(set(inst.vectors[cond.vector])) != 1:
                 return False, cond.describe()
         elif isinstance(cond, PartialRank):
-            k = int(_per_index(ev, cond.active)[i].sum())
-            if not 0 < k < ev.batch.indexed[next(iter(ev.batch.indexed))].shape[1]:
+            k = int(_per_index(batch, cond.active)[i].sum())
+            if not 0 < k < batch.indexed[next(iter(batch.indexed))].shape[1]:
                 return False, cond.describe()
     return True, ""
 
@@ -281,7 +280,7 @@ def _numerical_rank(m: torch.Tensor, ev: Evidence, i: int):
 
 
 def check_rank(claim: RankCount, ev: Evidence) -> list[Outcome]:
-    active = _per_index(ev, claim.active)
+    active = _per_index(ev.batch, claim.active)
     out = []
     for i in range(ev.batch.size):
         expected = int(active[i].sum())
@@ -311,7 +310,7 @@ def _lines(m: torch.Tensor, axis: str) -> torch.Tensor:
 def check_zero_lines(claim: ZeroLines, ev: Evidence) -> list[Outcome]:
     out = []
     for i in range(ev.batch.size):
-        okc, cond = _conditions_hold(ev, claim, i)
+        okc, cond = _conditions_hold(ev.batch, claim, i)
         if not okc:
             out.append(Outcome(SKIPPED, f"premise not met: {cond}"))
             continue
@@ -347,7 +346,7 @@ def check_zero_lines(claim: ZeroLines, ev: Evidence) -> list[Outcome]:
 
 
 def check_implication(claim: Implication, ev: Evidence) -> list[Outcome]:
-    premise = _per_index(ev, claim.premise)
+    premise = _per_index(ev.batch, claim.premise)
     out = []
     for i in range(ev.batch.size):
         if not bool(premise[i].all()):
@@ -375,7 +374,7 @@ def check_alternative(claim: AlternativeOptimum, ev: Evidence) -> list[Outcome]:
     alt, loss, gradn = None, None, None
     out = []
     for i in range(ev.batch.size):
-        okc, cond = _conditions_hold(ev, claim, i)
+        okc, cond = _conditions_hold(ev.batch, claim, i)
         if not okc:
             out.append(Outcome(SKIPPED, f"premise not met: {cond}"))
             continue
@@ -428,7 +427,7 @@ def check_expression_rank(claim: ExpressionRank, ev: Evidence) -> list[Outcome]:
     """rank of a matrix expression at the certified optimum vs the number of active indices."""
     b = ev.batch
     value = evaluate(claim.expression, b.env(ev.result.point), b.dims, dtype=b.scale.dtype, device=b.scale.device)
-    active = _per_index(ev, claim.active)
+    active = _per_index(ev.batch, claim.active)
     out = []
     for i in range(b.size):
         expected = int(active[i].sum())
@@ -480,7 +479,7 @@ def check_restricted(claim: Restricted, ev: Evidence) -> list[Outcome]:
     if not _dimensions_hold(claim.dimensions, ev.batch.dims):
         return [Outcome(SKIPPED, f"dimensions {dict((str(k), v) for k, v in ev.batch.dims.items())} do not "
                                  f"satisfy {claim.dimensions}")] * n
-    premise = _per_index(ev, claim.premise) if claim.premise is not sp.true else None
+    premise = _per_index(ev.batch, claim.premise) if claim.premise is not sp.true else None
     inner = CHECKERS[type(claim.inner)](claim.inner, ev)
     out = []
     for i in range(n):
@@ -489,6 +488,29 @@ def check_restricted(claim: Restricted, ev: Evidence) -> list[Outcome]:
         else:
             out.append(inner[i])
     return out
+
+
+def has_premise(claim) -> bool:
+    """Whether ``claim`` speaks only of some instances (its others are SKIPPED as 'premise not met')."""
+    if isinstance(claim, Restricted):
+        return claim.premise is not sp.true or claim.dimensions is not sp.true
+    return bool(claim.when) or isinstance(claim, Implication)
+
+
+def premise_holds(claim, batch: Batch) -> list[bool]:
+    """Per instance of ``batch``, whether ``claim``'s premise holds there: its ``when`` conditions, an
+    Implication's or Restricted's all-index premise, a Restricted's dimensions.  It needs the instantiated
+    batch only, no minimisation, so a search can direct itself to the instances a claim is about."""
+    n = batch.size
+    if isinstance(claim, Restricted):
+        if not _dimensions_hold(claim.dimensions, batch.dims):
+            return [False] * n
+        if claim.premise is sp.true:
+            return [True] * n
+    if isinstance(claim, (Implication, Restricted)):
+        premise = torch.as_tensor(_per_index(batch, claim.premise))
+        return [bool(premise[i].all()) for i in range(n)]
+    return [_conditions_hold(batch, claim, i)[0] for i in range(n)]
 
 
 CHECKERS: dict[type, Callable] = {

@@ -25,6 +25,7 @@ when other processes share the cores); parallelism comes from batching.
 """
 from __future__ import annotations
 
+import contextlib
 import zlib
 from dataclasses import dataclass
 
@@ -143,15 +144,26 @@ def minimise(model, dims: dict, data: dict[str, torch.Tensor], scale: torch.Tens
     ``data`` maps names of data matrices and hyperparameters to tensors with leading dim B;
     ``scale`` (B,) is each instance's loss scale, used for the relative tolerances.
     """
-    threads = torch.get_num_threads()
-    single = settings.cpu_threads is not None and scale.device.type == "cpu"
-    if single:
-        torch.set_num_threads(settings.cpu_threads)
-    try:
+    with intra_op_threads(settings.cpu_threads, scale.device):
         return _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, log_center)
+
+
+@contextlib.contextmanager
+def intra_op_threads(threads: int | None, device):
+    """torch's intra-op threads on the CPU set to ``threads`` for the block (None: left as it is).
+
+    The batched linear algebra here works on many small matrices; on the CPU a second thread only
+    adds synchronisation (a batched 8x8 Cholesky takes ~10 us on one thread, ms on two when the
+    cores are shared), so the engine runs single-threaded and leaves parallelism to processes."""
+    previous = torch.get_num_threads()
+    change = threads is not None and torch.device(device).type == "cpu" and threads != previous
+    if change:
+        torch.set_num_threads(threads)
+    try:
+        yield
     finally:
-        if single:
-            torch.set_num_threads(threads)
+        if change:
+            torch.set_num_threads(previous)
 
 
 def smallest_eigenvalues(H: torch.Tensor) -> torch.Tensor:

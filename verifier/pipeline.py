@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import torch
 
 from .batch import group_by_dims, instantiate
-from .checks import CHECKERS, Evidence, Outcome, Tolerances, claimed_loss_and_grad
+from .checks import CHECKERS, Evidence, Outcome, Tolerances, claimed_loss_and_grad, premise_holds
 from .errors import UsageError
-from .numeric import MinimiserSettings, minimise
+from .numeric import MinimiserSettings, intra_op_threads, minimise
 from .spec import Theorem
 
 
@@ -70,10 +70,23 @@ class Pipeline:
     def run(self, instances) -> list[InstanceResult]:
         todo = [inst for inst in instances if inst.key() not in self._cache]
         if todo:
-            for group in group_by_dims(self.theorem, todo):
-                for res in self._run_group(group):
-                    self._cache[res.instance.key()] = res
+            with intra_op_threads(self.settings.minimiser.cpu_threads, self.settings.device):
+                for group in group_by_dims(self.theorem, todo):
+                    for res in self._run_group(group):
+                        self._cache[res.instance.key()] = res
         return [self._cache[inst.key()] for inst in instances]
+
+    def meeting_premise(self, claim, instances) -> list:
+        """Those of ``instances`` on which ``claim``'s premise holds away from a case boundary (where the
+        structural claims are skipped): decided on the instantiated closed forms, nothing minimised."""
+        kept = []
+        limit = self.settings.tolerances.boundary_sensitivity
+        with intra_op_threads(self.settings.minimiser.cpu_threads, "cpu"):
+            for group in group_by_dims(self.theorem, instances):
+                batch = instantiate(self.theorem, group)
+                kept += [inst for inst, met, sens in zip(batch.instances, premise_holds(claim, batch),
+                                                         batch.sensitivity) if met and float(sens) <= limit]
+        return kept
 
     def _run_group(self, group) -> list[InstanceResult]:
         dev = self.settings.device
