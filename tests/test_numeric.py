@@ -8,7 +8,8 @@ from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
 from verifier.batch import group_by_dims, instantiate
 from verifier.checks import INCONCLUSIVE
 from verifier.instances import Instance
-from verifier.numeric import Derivatives, MinimiserSettings, Parametrisation, intra_op_threads, minimise
+from verifier.numeric import (Derivatives, MinimiserSettings, Parametrisation, intra_op_threads, minimise,
+                              smallest_curvature)
 from verifier.pipeline import Pipeline, PipelineSettings, start_scales
 from verifier.spec import Model, Variable
 
@@ -147,3 +148,21 @@ def test_intra_op_threads_sets_and_restores_the_cpu_thread_count():
         assert torch.get_num_threads() == 2          # restored on an exception too
     finally:
         torch.set_num_threads(before)
+
+
+def test_curvature_ignores_the_null_directions_of_a_symmetry():
+    """The factored objective ||Z - UV||^2 is invariant under U -> UQ, V -> Q^T V: its Hessian at a minimum
+    has a zero eigenvalue per generator of those rotations. The curvature that bounds how far the point may
+    lie from the minimiser is the smallest eigenvalue above them, not the zero (which would bound nothing)."""
+    Zd = torch.diag(torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64))[None]
+    res = minimise(FACTORED, DIMS, {"Z": Zd}, torch.ones(1, dtype=torch.float64), [0])
+    assert bool(res.certified[0])
+    assert abs(float(res.min_hessian_eig[0])) < 1e-8                 # the rotation's null direction
+    assert float(res.min_curvature[0]) > 1e-3
+
+
+def test_smallest_curvature_skips_eigenvalues_at_or_below_the_cutoff():
+    eigenvalues = torch.tensor([[-1e-13, 2e-9, 1e-5, 3.0], [-1e-13, 0.0, 1e-12, 1e-10]], dtype=torch.float64)
+    curvature = smallest_curvature(eigenvalues, torch.tensor([1e-8, 1e-8], dtype=torch.float64))
+    assert float(curvature[0]) == 1e-5
+    assert torch.isnan(curvature[1])

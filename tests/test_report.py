@@ -102,6 +102,40 @@ def test_schema_rejects_a_broken_report(collected):
         jsonschema.validate(broken, _schema())
 
 
+# ------------------------------------------------------------------ worker processes
+
+_SERIAL = """
+import json, sys
+from verifier.report import collect as collect_mod
+from verifier.report.profiles import Profile
+from verifier.report.sections import ReportSettings
+collect_mod.profile_of = lambda name: Profile(**json.loads(sys.argv[1]))
+report = collect_mod.collect(ReportSettings(), theorems=["theorem4", "appendix_c"], proofs=["C", "D.1"], providers=[])
+print(json.dumps(report.report))
+"""
+
+
+def _without_timings(obj):
+    if isinstance(obj, dict):
+        return {k: _without_timings(v) for k, v in obj.items()
+                if k not in ("elapsed_s", "generated_utc", "environment")}
+    if isinstance(obj, list):
+        return [_without_timings(v) for v in obj]
+    return obj
+
+
+def test_worker_processes_give_the_serial_report(monkeypatch):
+    """--jobs 2 checks theorems and proofs in two spawned processes: the same verdicts, instances, errata and
+    counterexamples as one process (run in a clean interpreter, as `verifier report --jobs 1` would be)."""
+    serial = subprocess.run([sys.executable, "-c", _SERIAL, json.dumps(TINY.__dict__)], capture_output=True,
+                            text=True, check=True)
+    monkeypatch.setattr(collect_mod, "profile_of", lambda name: TINY)
+    parallel = collect(ReportSettings(), theorems=["theorem4", "appendix_c"], proofs=["C", "D.1"], providers=[],
+                       jobs=2).report
+    assert _without_timings(parallel) == _without_timings(json.loads(serial.stdout))
+    assert [t["theorem"] for t in parallel["theorems"]] == ["theorem4", "appendix_c"]
+
+
 # ------------------------------------------------------------------ the exit-status rule
 
 def _claim(name, status, erratum_of=None):
@@ -201,6 +235,14 @@ def test_bad_format_exits_2(capsys, tmp_path, argv, message):
     code = main(argv + ["--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_bad_jobs_exits_2(capsys, tmp_path, jobs):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--jobs", jobs, "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--jobs" in err and "whole number" in err and "Traceback" not in err
 
 
 def test_unwritable_out_exits_2(capsys, tmp_path):

@@ -62,3 +62,15 @@ def test_mutant_is_refuted(name):
     verdict = check_theorem(MUTANTS[name], instances=24, claims=["optimum"], symbolic=False, seed=0)
     (claim,) = verdict.claims
     assert claim.status == REFUTED, f"{name} was not refuted: {claim.detail}"
+
+
+def test_lambda_just_below_its_threshold_is_verified():
+    """theta 1e-5 below m: the minimum is shallow along lambda (Hessian eigenvalue ~2e-5), and the
+    certified point's lambda is ~1e-8 rather than 0. The Hessian's null direction (a rotation of the
+    latents) must not hide that curvature, or the true claim is refuted for the minimiser's own slack."""
+    instance = Instance.from_json({
+        "latent": {"d1": 2, "d2": 2},
+        "hyper": {"eta_enc": 1.0, "eta_dec": 1.0, "beta1": 1.0, "beta2": 1.0, "sigma2": 1.0, "sigma1": 2.0},
+        "data": {"spectrum": [1.4141994202374715, 1.4141994202374715], "D0": 2}, "seed": 0})
+    (claim,) = check_instance(T5, instance, claims=["lambda"]).claims
+    assert claim.status == VERIFIED, claim.detail

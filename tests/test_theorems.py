@@ -52,3 +52,19 @@ def test_same_seed_same_verdicts():
     for x in (a, b):
         x.pop("elapsed_s")
     assert a == b
+
+
+def test_a_relation_whose_terms_all_vanish_holds_as_zero_equals_zero():
+    """x = y collapses the CVAE completely: every term of (7)'s W2 relation is the minimiser's rounding noise
+    (~1e-14), which a tolerance relative to the terms would call a violation. A wrong relation with O(1)
+    terms is still refuted (tests/test_mutants.py)."""
+    from theorems.theorem2_cvae_learnable_sigma import THEOREM as T2
+    from verifier.instances import Instance
+    from verifier.verdicts import check_instance
+    x = [[0.33112054441842387, 0.20141428655404006, -0.09394014964127122],
+         [0.7023683045196992, 0.5411505364529394, -0.44635288485085234],
+         [-1.1560830330834593, -0.7326952293571358, 0.3919126824073731]]
+    instance = Instance.from_json({"latent": {"d1": 1}, "hyper": {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0},
+                                   "data": {"X": x, "Y": x}, "seed": 0})
+    (claim,) = check_instance(T2, instance, claims=["W2_relation"]).claims
+    assert claim.status == VERIFIED, claim.detail

@@ -85,10 +85,13 @@ class Evidence:
 
     def position_uncertainty(self, i: int) -> float:
         """How far the certified point may lie from the exact minimiser, in parameter space:
-        |grad| / lambda_min(Hessian), the length of the Newton step that would close the gap (0 when
-        no positive Hessian eigenvalue was measured: then nothing is claimed beyond float precision)."""
-        g, h = float(self.result.grad_norm[i]), float(self.result.min_hessian_eig[i])
-        return g / h if h > 0 else 0.0
+        |grad| / (smallest Hessian eigenvalue above the null cutoff), the length of the Newton step that
+        would close the gap. The eigenvalues below the cutoff are the objective's symmetries, which the
+        gradient is orthogonal to and along which no invariant moves. 0 when no curvature was measured:
+        then nothing is claimed beyond float precision."""
+        r = self.result
+        h = float(r.min_curvature[i]) if r.min_curvature is not None else float(r.min_hessian_eig[i])
+        return float(r.grad_norm[i]) / h if h > 0 else 0.0
 
     def alternative(self, basis, size):
         key = basis.name
@@ -255,8 +258,10 @@ def check_relation(claim: MatrixRelation, ev: Evidence) -> list[Outcome]:
     for i in range(b.size):
         res = float(torch.linalg.matrix_norm(residual[i]))
         ref = sum(_matrix_norm(t, env, ev, i) for t in terms)
-        # Relative to the size of the relation's terms, with a floor at float64 resolution of
-        # the loss scale for optima where every term vanishes (complete collapse).
+        # Relative to the size of the relation's terms, with a floor at float64 resolution of the loss
+        # scale. Where every term is zero at the zero tolerance (complete collapse: the terms are the
+        # minimiser's rounding noise) the relation reads 0 = 0 and holds.
+        vanishing = ref <= ev.tol.zero_rtol * ev.value_scale(i)
         tol = (ev.tol.relation_rtol + float(b.sensitivity[i])) * ref + 1e-15 * float(b.scale[i])
         metrics = {"residual": res, "reference": ref, "tolerance": tol}
         ok, why = ev.at_optimum(i)
@@ -264,6 +269,9 @@ def check_relation(claim: MatrixRelation, ev: Evidence) -> list[Outcome]:
             out.append(Outcome(SKIPPED, _AT_BOUNDARY, metrics))
         elif not ok:
             out.append(Outcome(INCONCLUSIVE, why, metrics))
+        elif vanishing and res > tol:
+            out.append(Outcome(VERIFIED, f"every term is zero at the zero tolerance (their sizes sum to {ref:.1e} "
+                                         f"<= {ev.tol.zero_rtol * ev.value_scale(i):.1e}): 0 = 0", metrics))
         elif res <= tol:
             out.append(Outcome(VERIFIED, f"residual {res:.2e} <= {tol:.1e}", metrics))
         else:

@@ -110,6 +110,7 @@ class Pipeline:
                          "matrices": {k: v[i].tolist() for k, v in batch.claimed.items()}},
                 minimiser={"loss": float(result.loss[i]), "grad_norm": float(result.grad_norm[i]),
                            "min_hessian_eig": float(result.min_hessian_eig[i]),
+                           "min_curvature": float(result.min_curvature[i]),
                            "certified": bool(result.certified[i]),
                            "iterations": int(result.iterations_per_instance[i]),
                            "tolerance_reached_at": int(result.tolerance_reached_at[i]),

@@ -3,15 +3,20 @@
 ``collect`` checks every registered theorem (claim by claim, timing each), every proof in
 ``proofs_check``, and every section in ``SECTION_PROVIDERS``; it classifies refutations
 (``status.py``) and lists the errata.  Progress goes to ``progress`` (stderr in the CLI).
+With ``jobs`` > 1 the theorems and proofs run in that many worker processes while the sections
+run in this one: every check is single-threaded and deterministic given the seed, so the
+results are those of a serial run, only sooner.
 """
 from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import platform
 import sys
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -88,24 +93,29 @@ def _load(name: str):
         raise SpecError(f"registered theorem {name!r} cannot be imported: {exc}") from exc
 
 
+def _pipeline_settings(prof, settings: ReportSettings) -> PipelineSettings:
+    return PipelineSettings(minimiser=MinimiserSettings(restarts=prof.restarts, seed=settings.seed,
+                                                        device=settings.device), device=settings.device)
+
+
 def check_theorems(names, prof, settings: ReportSettings, progress) -> list[dict]:
-    pipeline = PipelineSettings(minimiser=MinimiserSettings(restarts=prof.restarts, seed=settings.seed,
-                                                            device=settings.device), device=settings.device)
-    out = []
-    for name in names:
-        start = time.perf_counter()
-        try:
-            out.append(_check_one(name, prof, settings, pipeline, progress))
-        except Exception as exc:                      # noqa: BLE001 - the report shows it and goes on
-            from ..errors import VerifierError
-            cls = st.SPEC_ERROR if isinstance(exc, VerifierError) else st.REFUTED
-            progress(f"theorem {name}: {type(exc).__name__}: {str(exc)[:300]}")
-            out.append({"theorem": name, "title": "(could not be checked)", "source": "", "status": "ERROR",
-                        "error": f"{type(exc).__name__}: {exc}", "error_class": cls, "seed": settings.seed,
-                        "instances_evaluated": 0, "elapsed_s": round(time.perf_counter() - start, 3),
-                        "tolerances": {}, "tolerances_text": "", "device": settings.device, "claims": [],
-                        "errata": [], "counts": _counts([cls]), "exit_code": st.exit_status([cls])})
-    return out
+    return [check_theorem_entry(name, prof, settings, progress) for name in names]
+
+
+def check_theorem_entry(name, prof, settings: ReportSettings, progress) -> dict:
+    """One theorem's JSON entry; a theorem that cannot be checked becomes an ERROR entry naming why."""
+    start = time.perf_counter()
+    try:
+        return _check_one(name, prof, settings, _pipeline_settings(prof, settings), progress)
+    except Exception as exc:                      # noqa: BLE001 - the report shows it and goes on
+        from ..errors import VerifierError
+        cls = st.SPEC_ERROR if isinstance(exc, VerifierError) else st.REFUTED
+        progress(f"theorem {name}: {type(exc).__name__}: {str(exc)[:300]}")
+        return {"theorem": name, "title": "(could not be checked)", "source": "", "status": "ERROR",
+                "error": f"{type(exc).__name__}: {exc}", "error_class": cls, "seed": settings.seed,
+                "instances_evaluated": 0, "elapsed_s": round(time.perf_counter() - start, 3),
+                "tolerances": {}, "tolerances_text": "", "device": settings.device, "claims": [],
+                "errata": [], "counts": _counts([cls]), "exit_code": st.exit_status([cls])}
 
 
 def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict:
@@ -137,21 +147,70 @@ def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict
 # ---------------------------------------------------------------- proofs
 
 def check_proofs(names, settings: ReportSettings, progress) -> list[dict]:
+    return [check_proof_entry(name, settings, progress) for name in names]
+
+
+def check_proof_entry(name, settings: ReportSettings, progress) -> dict:
     import proofs_check
-    out = []
-    for name in names:
-        progress(f"proof {name}")
-        start = time.perf_counter()
-        steps = []
-        for step, res in proofs_check.run_proof(name, seed=settings.seed):
-            sj = _jsonable({"equation": step.equation, "claim": step.claim, "note": step.note, **res.__dict__})
-            sj["class"] = st.classify_step(sj)
-            steps.append(sj)
-        out.append({"proof": name, "elapsed_s": round(time.perf_counter() - start, 3), "steps": steps,
-                    "counts": _counts(s["class"] for s in steps),
-                    "exit_code": st.exit_status(s["class"] for s in steps),
-                    "errata": step_errata(name, steps, settings.seed)})
-    return out
+    progress(f"proof {name}")
+    start = time.perf_counter()
+    steps = []
+    for step, res in proofs_check.run_proof(name, seed=settings.seed):
+        sj = _jsonable({"equation": step.equation, "claim": step.claim, "note": step.note, **res.__dict__})
+        sj["class"] = st.classify_step(sj)
+        steps.append(sj)
+    return {"proof": name, "elapsed_s": round(time.perf_counter() - start, 3), "steps": steps,
+            "counts": _counts(s["class"] for s in steps),
+            "exit_code": st.exit_status(s["class"] for s in steps),
+            "errata": step_errata(name, steps, settings.seed)}
+
+
+# ---------------------------------------------------------------- in worker processes
+
+class _Progress:
+    """Progress lines from a worker process, timed from the report's start (wall clock: perf_counter
+    does not compare across processes)."""
+
+    def __init__(self, started_at: float):
+        self.started_at = started_at
+
+    def __call__(self, msg: str) -> None:
+        print(f"  [{time.time() - self.started_at:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def _theorem_task(name, prof, settings, started_at) -> dict:
+    return check_theorem_entry(name, prof, settings, _Progress(started_at))
+
+
+def _proof_task(name, settings, started_at) -> dict:
+    return check_proof_entry(name, settings, _Progress(started_at))
+
+
+def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths, progress):
+    """Theorems and proofs in ``jobs`` worker processes, the sections here meanwhile."""
+    started_at = time.time()
+    # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
+    if not theorem_names and not proof_names:
+        return [], [], run_sections(provider_paths, settings, progress)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        theorem_futures = {name: pool.submit(_theorem_task, name, prof, settings, started_at)
+                           for name in _heaviest_first(theorem_names)}
+        proof_futures = [pool.submit(_proof_task, name, settings, started_at) for name in proof_names]
+        sections = run_sections(provider_paths, settings, progress)
+        return ([theorem_futures[name].result() for name in theorem_names], [f.result() for f in proof_futures],
+                sections)
+
+
+def _heaviest_first(names) -> list[str]:
+    """Theorems in the order to start them: the symbolic checks dominate and grow with the number of
+    hyperparameters (Theorem 5's six take minutes, Theorem 4's three seconds), so most first; the workers
+    then finish together. Unloadable specs go last (their error entry comes from the worker)."""
+    def weight(name):
+        try:
+            return -len(_load(name).model.hyperparameters)
+        except Exception:                             # noqa: BLE001 - reported by the worker that checks it
+            return 0
+    return sorted(names, key=lambda name: (weight(name), name))
 
 
 # ---------------------------------------------------------------- sections
@@ -187,21 +246,34 @@ def _counts(classes) -> dict:
     return counts
 
 
-def collect(settings: ReportSettings, *, command: str = "verifier report", theorems=None, proofs=None,
-            providers=None, progress=None) -> Collected:
-    """Check everything (or the given subsets: names of theorems and proofs, provider paths)."""
-    from ..loader import registry
+def _proof_names(proofs) -> list[str]:
+    if proofs is not None:
+        return list(proofs)
     import proofs_check
+    return list(proofs_check.PROOFS)
+
+
+def collect(settings: ReportSettings, *, command: str = "verifier report", theorems=None, proofs=None,
+            providers=None, progress=None, jobs: int = 1) -> Collected:
+    """Check everything (or the given subsets: names of theorems and proofs, provider paths), the
+    theorems and proofs in ``jobs`` worker processes when ``jobs`` > 1."""
+    from ..loader import registry
     progress = progress or (lambda msg: None)
     prof = profile_of(settings.profile)
     start = time.perf_counter()
     theorem_names = sorted(registry()) if theorems is None else list(theorems)
-    proof_names = list(proofs_check.PROOFS) if proofs is None else list(proofs)
     provider_paths = SECTION_PROVIDERS if providers is None else tuple(providers)
 
-    theorem_results = check_theorems(theorem_names, prof, settings, progress)
-    proof_results = check_proofs(proof_names, settings, progress)
-    sections = run_sections(provider_paths, settings, progress)
+    # proofs_check is imported only after the theorems have been checked, here and in the workers (which take
+    # the theorems first): Hypothesis's draws after a claim's first batch depend on which modules were
+    # imported before the search, and this way they are those of `verifier check`.
+    if jobs > 1:
+        theorem_results, proof_results, sections = _in_workers(jobs, theorem_names, _proof_names(proofs), prof,
+                                                               settings, provider_paths, progress)
+    else:
+        theorem_results = check_theorems(theorem_names, prof, settings, progress)
+        proof_results = check_proofs(_proof_names(proofs), settings, progress)
+        sections = run_sections(provider_paths, settings, progress)
 
     classes = ([c["class"] for t in theorem_results for c in t["claims"]]
                + [t["error_class"] for t in theorem_results if "error" in t]

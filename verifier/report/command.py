@@ -5,6 +5,7 @@ paths written and the exit status.  The exit status follows ``verifier check`` (
 """
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -24,6 +25,24 @@ def add_parser(sub) -> None:
                    help="quick: a few minutes on 2 CPU cores; thorough: more instances, denser sweeps")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--jobs", type=_jobs, default=default_jobs(),
+                   help="worker processes for the theorems and proofs (default: the CPUs this process may use, "
+                        f"here {default_jobs()}); 1 runs everything in this process")
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _jobs(text: str) -> int:
+    import argparse
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--jobs {text!r}: give a whole number of processes, 1 or more")
+    return n
 
 
 def rerun_command(args) -> str:
@@ -46,7 +65,7 @@ def run(args) -> int:
     def progress(msg: str) -> None:
         print(f"  [{time.perf_counter() - start:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
-    collected = collect(settings, command=command, progress=progress)
+    collected = collect(settings, command=command, progress=progress, jobs=args.jobs)
     paths = write_report(collected, out, formats)
     status = collected.report["status"]
     for fmt, path in paths.items():
