@@ -40,7 +40,8 @@ def test_nuclear_norm_certificate_verifies_isotropic_theorem1(inst):
     cert = nuclear_norm_certificate(THEOREM1, inst)
     # The relaxation drops rank M <= d1; where it is not exact the verdict must not be VERIFIED.
     assert cert.status == (VERIFIED if cert.exact else INCONCLUSIVE), cert
-    assert cert.claimed_loss >= cert.convex_optimum - cert.tolerance     # p* is a lower bound, always
+    if cert.solver_status == "optimal":      # an 'optimal_inaccurate' solve bounds nothing (and is not VERIFIED)
+        assert cert.claimed_loss >= cert.convex_optimum - cert.tolerance     # p* is a lower bound
 
 
 def test_minimiser_and_closed_form_reach_the_convex_optimum():

@@ -300,7 +300,8 @@ def test_cli_end_to_end(capsys, tmp_path, monkeypatch, fake_providers):
     monkeypatch.setattr(collect_mod, "SECTION_PROVIDERS", (f"{fake_providers}:fake",))
     monkeypatch.setattr("verifier.loader.registry", lambda: {"theorem4": "theorems.theorem4_vae_learnable_sigma"})
     monkeypatch.setattr("proofs_check.PROOFS", {"C": __import__("proofs_check").PROOFS["C"]})
-    code = main(["report", "--out", str(tmp_path / "rep"), "--format", "json,md", "--seed", "3"])
+    # --jobs 1: the monkeypatched profile and registry live in this process (workers: see the test above)
+    code = main(["report", "--out", str(tmp_path / "rep"), "--format", "json,md", "--seed", "3", "--jobs", "1"])
     out, err = capsys.readouterr()
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert code == report["status"]["exit_code"]
