@@ -41,7 +41,7 @@ import torch
 
 from .errors import SpecError
 from .lowering import evaluate
-from .numeric import STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation
+from .numeric import STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, smallest_eigenvalues
 
 VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
 
@@ -122,7 +122,7 @@ def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_
     best = f_all.argmin(dim=1)
     pick = torch.arange(B, device=device) * R + best
     grad_norm = g[pick].norm(dim=-1)
-    min_eig = torch.linalg.eigvalsh(H[pick])[:, 0]
+    min_eig = smallest_eigenvalues(H[pick])
     certified = (grad_norm <= settings.grad_rtol * scale) & (min_eig >= -settings.hessian_rtol * scale)
     worst = (gap / ref).reshape(B, R).argmax(dim=1)
     at = torch.arange(B, device=device) * R + worst

@@ -57,15 +57,15 @@ class MinimiserResult:
     loss: torch.Tensor                 # (B,)
     grad_norm: torch.Tensor            # (B,)
     min_hessian_eig: torch.Tensor      # (B,), nan where not computed
+    # (B,) smallest Hessian eigenvalue above the null cutoff hessian_rtol * scale, nan where none or not
+    # computed: the eigenvalues below it belong to the objective's symmetries (rotations of a latent
+    # space), along which no invariant of the point moves.
+    min_curvature: torch.Tensor
     certified: torch.Tensor            # (B,) bool: gradient (and Hessian, where computed) certificate holds
     restart_losses: torch.Tensor       # (B, R)
     iterations: int                    # iterations of the whole batch (the slowest problem)
     iterations_per_instance: torch.Tensor | None = None   # (B,) iterations the returned restart ran
     tolerance_reached_at: torch.Tensor | None = None      # (B,) first iteration within grad tolerance, -1 never
-    # (B,) smallest Hessian eigenvalue above the null cutoff hessian_rtol * scale, nan where none or not
-    # computed: the eigenvalues below it belong to the objective's symmetries (rotations of a latent
-    # space), along which no invariant of the point moves.
-    min_curvature: torch.Tensor | None = None
 
 
 class Parametrisation:
@@ -284,5 +284,6 @@ def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, lo
         certified = certified & (min_eig >= -settings.hessian_rtol * scale)
         curvature = smallest_curvature(eigenvalues, settings.hessian_rtol * scale)
     return MinimiserResult(point=param.matrices(xb), loss=f_all[torch.arange(B), best], grad_norm=grad_norm,
-                           min_hessian_eig=min_eig, min_curvature=curvature, certified=certified, restart_losses=f_all, iterations=it,
-                           iterations_per_instance=ran[pick], tolerance_reached_at=reached[pick])
+                           min_hessian_eig=min_eig, min_curvature=curvature, certified=certified,
+                           restart_losses=f_all, iterations=it, iterations_per_instance=ran[pick],
+                           tolerance_reached_at=reached[pick])

@@ -167,35 +167,31 @@ def check_proof_entry(name, settings: ReportSettings, progress) -> dict:
 
 # ---------------------------------------------------------------- in worker processes
 
-class _Progress:
-    """Progress lines from a worker process, timed from the report's start (wall clock: perf_counter
-    does not compare across processes)."""
-
-    def __init__(self, started_at: float):
-        self.started_at = started_at
+@dataclass(frozen=True)
+class StderrProgress:
+    """Progress lines on stderr, timed from ``started_at`` (wall clock, not perf_counter, so that worker
+    processes given this object time their lines from the same start)."""
+    started_at: float
 
     def __call__(self, msg: str) -> None:
         print(f"  [{time.time() - self.started_at:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
-def _theorem_task(name, prof, settings, started_at) -> dict:
-    return check_theorem_entry(name, prof, settings, _Progress(started_at))
-
-
-def _proof_task(name, settings, started_at) -> dict:
-    return check_proof_entry(name, settings, _Progress(started_at))
+def _silent(msg: str) -> None:
+    pass
 
 
 def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths, progress):
     """Theorems and proofs in ``jobs`` worker processes, the sections here meanwhile."""
-    started_at = time.time()
-    # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
     if not theorem_names and not proof_names:
         return [], [], run_sections(provider_paths, settings, progress)
+    # Workers report through the caller's progress when it can travel to them (a StderrProgress).
+    remote = progress if isinstance(progress, StderrProgress) else _silent
+    # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        theorem_futures = {name: pool.submit(_theorem_task, name, prof, settings, started_at)
+        theorem_futures = {name: pool.submit(check_theorem_entry, name, prof, settings, remote)
                            for name in _heaviest_first(theorem_names)}
-        proof_futures = [pool.submit(_proof_task, name, settings, started_at) for name in proof_names]
+        proof_futures = [pool.submit(check_proof_entry, name, settings, remote) for name in proof_names]
         sections = run_sections(provider_paths, settings, progress)
         return ([theorem_futures[name].result() for name in theorem_names], [f.result() for f in proof_futures],
                 sections)

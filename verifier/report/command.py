@@ -5,6 +5,7 @@ paths written and the exit status.  The exit status follows ``verifier check`` (
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import sys
@@ -25,9 +26,10 @@ def add_parser(sub) -> None:
                    help="quick: a few minutes on 2 CPU cores; thorough: more instances, denser sweeps")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--jobs", type=_jobs, default=default_jobs(),
+    jobs = default_jobs()
+    p.add_argument("--jobs", type=_jobs, default=jobs,
                    help="worker processes for the theorems and proofs (default: the CPUs this process may use, "
-                        f"here {default_jobs()}); 1 runs everything in this process")
+                        f"here {jobs}); 1 runs everything in this process")
 
 
 def default_jobs() -> int:
@@ -35,7 +37,6 @@ def default_jobs() -> int:
 
 
 def _jobs(text: str) -> int:
-    import argparse
     try:
         n = int(text)
     except ValueError:
@@ -53,7 +54,7 @@ def rerun_command(args) -> str:
 
 def run(args) -> int:
     from ..pipeline import resolve_device
-    from .collect import collect
+    from .collect import StderrProgress, collect
     from .sections import ReportSettings
     formats = parse_formats(args.format)
     out = Path(args.out)
@@ -61,10 +62,7 @@ def run(args) -> int:
     settings = ReportSettings(profile=args.profile, seed=args.seed, device=resolve_device(args.device))
     command = rerun_command(args)
     start = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        print(f"  [{time.perf_counter() - start:6.1f}s] {msg}", file=sys.stderr, flush=True)
-
+    progress = StderrProgress(time.time())
     collected = collect(settings, command=command, progress=progress, jobs=args.jobs)
     paths = write_report(collected, out, formats)
     status = collected.report["status"]
