@@ -15,7 +15,7 @@ from verifier.instances import Instance
 from verifier.loader import load_spec
 from verifier.lowering import evaluate
 from verifier.training import data, experiments, measures, predict
-from verifier.training.models import LinearMHVAE, LinearVAE
+from verifier.training.models import LinearCVAE, LinearMHVAE, LinearVAE
 from verifier.training.train import TrainSettings, train
 
 
@@ -163,7 +163,89 @@ def test_mhvae_sampled_elbo_matches_the_spec_objective():
     assert abs(mean - (expected - dropped)) > Z_SCORE * se
 
 
+def _cvae_setup():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(40, 3)) @ np.diag([1.0, 0.6, 0.3])
+    Y = X @ rng.normal(size=(3, 4)) * 0.5 + rng.normal(size=(40, 4)) @ np.diag([0.9, 0.7, 0.4, 0.2])
+    hyper = {"beta": 0.6, "eta_enc": 1.2, "eta_dec": 0.7}
+    model = LinearCVAE(3, 4, 2, **hyper, seed=3, init_scale=1.0)
+    with torch.no_grad():
+        model.std.log_std.copy_(torch.tensor([[-0.4, 0.2]]))
+    theorem = load_spec("theorem2")
+    pred = predict.predict(theorem, Instance({"d1": 2}, hyper, {}, X=X, Y=Y))
+    from theorems.cvae import whitening
+    w = whitening(X, Y)
+    f = lambda t: t[0].detach().numpy()
+    point = {"U1": f(model.U1), "V1": f(model.W1) @ w["PAh"], "V2": f(model.W2) @ w["PBh"],
+             "T2": f(model.U2) @ w["PAh"], "Sigma": np.diag(f(model.std()) ** 2)}
+    # 2 E[-ELBO] = L_CVAE + D2 log(2 pi eta_dec^2) + beta d1 (log eta_enc^2 - 1): as the VAE, with y for x.
+    const = 4 * np.log(2 * np.pi * 0.49) + 0.6 * 2 * (np.log(1.44) - 1)
+    return model, (torch.as_tensor(X), torch.as_tensor(Y)), theorem, pred, point, const
+
+
+def test_cvae_sampled_elbo_matches_the_spec_objective():
+    model, xy, theorem, pred, point, const = _cvae_setup()
+    mean, se = _mc(lambda g: model.loss(*xy, generator=g))
+    expected = predict.objective(theorem, pred, point) + const
+    assert abs(mean - expected) <= Z_SCORE * se, (mean, expected, se)
+    # Mutant: the objective without its x-y cross term 2 tr((U1 V2 - D)^T (U1 V1 + T2) Z) must be rejected.
+    U1, V1, V2, T2 = point["U1"], point["V1"], point["V2"], point["T2"]
+    cross = 2 * np.trace((U1 @ V2 - pred.data["D"]).T @ (U1 @ V1 + T2) @ pred.data["Z"]) / 0.49
+    assert abs(mean - (expected - cross)) > Z_SCORE * se
+
+
 # --------------------------------------------------------------------------- predictions and measures
+
+def test_cvae_predicted_kl_is_the_trained_models_kl_at_the_optimum():
+    """cvae_predicted_kl (from the spec's optimum) against the torch model's own KL with the optimum's
+    weights mapped back to data coordinates, and against Theorem 2 worked by hand: with
+    sigma'^2 = beta eta_enc^2 eta_dec^2 / theta and lambda2^2 = eta_enc^2 (1 - beta eta_dec^2 / theta),
+    KL_i = log(theta_i / (beta eta_dec^2)) / 2 where positive, else 0."""
+    from theorems.cvae import whitening
+    ds = data.digits("cvae")
+    theorem = load_spec("theorem2")
+    values = {"beta": 1.0, "eta_enc": 1.3, "eta_dec": 0.8}
+    grid = np.array([0.15, 0.3, 0.6])
+    kl = experiments.cvae_predicted_kl(theorem, ds, 4, values, grid)
+    w = whitening(ds.x, ds.y)
+    for b, row in zip(grid, kl):
+        pred = predict.predict(theorem, Instance({"d1": 4}, {**values, "beta": float(b)}, {}, X=ds.x, Y=ds.y))
+        theta = pred.indexed["theta"]
+        by_hand = np.sort(np.maximum(0.5 * np.log(theta / (b * 0.64)), 0))[::-1]
+        assert np.allclose(row, by_hand, atol=1e-10)
+        model = LinearCVAE(16, 48, 4, beta=float(b), eta_enc=1.3, eta_dec=0.8)
+        o = pred.optimum
+        with torch.no_grad():
+            model.W1.copy_(torch.as_tensor(o["V1"] @ np.linalg.pinv(w["PAh"]))[None])
+            model.W2.copy_(torch.as_tensor(o["V2"] @ np.linalg.pinv(w["PBh"]))[None])
+            model.std.log_std.copy_(torch.as_tensor(0.5 * np.log(np.diag(o["Sigma"])))[None])
+            measured = model.kl_per_dim(torch.as_tensor(ds.x), torch.as_tensor(ds.y))[0].mean(0).numpy()
+        assert np.allclose(np.sort(measured)[::-1], row, atol=1e-8)
+        assert (row > 0).sum() == (theta > b * 0.64).sum() > 0
+
+
+def test_cvae_epsilon_and_collapse_intervals():
+    predicted_kl = np.array([[0.5, 0.2, 0.03], [0.4, 0.01, 0.0], [0.2, 0.0, 0.0]])
+    assert experiments.cvae_epsilon(predicted_kl, np.array([True, True, True])) == pytest.approx(0.005)
+    assert experiments.cvae_epsilon(predicted_kl, np.array([True, False, True])) == pytest.approx(0.015)
+    points = np.array([1.0, 2.0, 4.0])
+    grid = np.array([0.7, 1.4, 2.8, 5.6])                    # between the points: 3, 2, 1, 0 active
+    judged = np.ones(4, dtype=bool)
+    rows = experiments._collapse_intervals(grid, np.array([3, 2, 1, 0]), points, judged)
+    assert [(r["measured_above"], r["measured_at_or_below"]) for r in rows] == [(2.8, 5.6), (1.4, 2.8), (0.7, 1.4)]
+    assert all(r["agrees"] for r in rows)
+    # One dimension collapsing late (measured 2 active at 2.8, where 1 is predicted): dimension 2's interval
+    # is (2.8, 5.6], which misses its predicted point 2.0.
+    rows = experiments._collapse_intervals(grid, np.array([3, 2, 2, 0]), points, judged)
+    assert [r["agrees"] for r in rows] == [True, False, True]
+    # Non-monotone counts (active again after collapsing) never agree.
+    rows = experiments._collapse_intervals(grid, np.array([3, 1, 2, 0]), points, judged)
+    assert not rows[1]["agrees"]
+    # Only judged values count: dropping 1.4 widens dimension 3's interval to (0.7, 2.8].
+    rows = experiments._collapse_intervals(grid, np.array([3, 2, 1, 0]), points, np.array([True, False, True, True]))
+    assert (rows[2]["measured_above"], rows[2]["measured_at_or_below"]) == (0.7, 2.8)
+    assert experiments._sweep_comparison(grid, np.array([3, 2, 1, 0]), points, np.zeros(4, dtype=bool))[1] is None
+
 
 def test_collapse_point_is_where_the_closed_form_vanishes():
     ds = data.digits("vae")
@@ -200,7 +282,7 @@ def test_training_is_seeded():
 
 @pytest.fixture(scope="module")
 def vae_run():
-    return experiments.vae(experiments.RunSettings(epochs=experiments.EPOCHS["quick"]))
+    return experiments.vae(experiments.RunSettings())             # the quick profile's size
 
 
 def test_short_vae_run_agrees_with_theorems_1_and_4(vae_run):
@@ -233,3 +315,49 @@ def test_cli_train_json(capsys):
     vae = out["experiments"]["vae"]
     assert code == (0 if vae["ok"] else 1)
     assert vae["data"]["learnable"]["theorem"] == "theorem4"
+
+
+@pytest.fixture(scope="module")
+def cvae_short_run():
+    """A short CVAE run at the sweep values at least 15% from every collapse point Theorem 2 predicts
+    on the quadrant task (where a few hundred epochs suffice), and the KL threshold of the experiment."""
+    ds = data.digits("cvae")
+    points, pred = experiments._predicted_sweep("theorem2", {"d1": 8}, experiments.CVAE_VALUES, "beta", ds,
+                                                *experiments.CVAE_RANGE)
+    grid = experiments._sweep_grid(points, *experiments.CVAE_RANGE)
+    grid = grid[np.min(np.abs(grid[:, None] / points[None, :] - 1), axis=1) >= 0.15]
+    predicted_kl = experiments.cvae_predicted_kl(load_spec("theorem2"), ds, 8, experiments.CVAE_VALUES, grid)
+    epsilon = experiments.cvae_epsilon(predicted_kl, np.ones(len(grid), dtype=bool))
+    model = LinearCVAE(16, 48, 8, beta=grid, K=len(grid), seed=0)
+    train(model, (ds.x, ds.y), TrainSettings(epochs=300, batch_size=512, lr=5e-3, seed=0))
+    kl = experiments._kl_mean(model, (ds.x, ds.y))
+    return ds, grid, points, epsilon, kl
+
+
+def test_short_cvae_run_agrees_with_theorem2(cvae_short_run):
+    ds, grid, points, epsilon, kl = cvae_short_run
+    assert len(grid) >= 3
+    predicted = (points[None, :] > grid[:, None]).sum(-1)
+    assert ((kl > epsilon).sum(-1) == predicted).all()
+
+
+def test_short_cvae_run_catches_a_wrong_threshold(cvae_short_run):
+    """Mutant: Theorem 2 with theta_i^2 for theta_i in omega (collapse at beta = theta_i^2 / eta_dec^2)."""
+    ds, grid, points, epsilon, kl = cvae_short_run
+    theorem = load_spec("theorem2")
+    mutant = theorem.replace_closed_form(
+        omega, sp.sqrt(sp.Max(0, theta**2 - beta * eta_dec**2)) / eta_enc, name="theorem2_mutant")
+    pred = predict.predict(mutant, Instance({"d1": 8}, experiments.CVAE_VALUES, {}, X=ds.x, Y=ds.y))
+    wrong = predict.collapse_point(mutant, pred, "beta", "omega", *experiments.CVAE_RANGE)
+    wrong_counts = (np.nan_to_num(wrong, nan=-np.inf)[None, :] > grid[:, None]).sum(-1)
+    assert not ((kl > epsilon).sum(-1) == wrong_counts).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "epochs=0"),
+    (["--experiment", "cvae", "--batch-size", "-1"], "batch_size=-1"),
+    (["--lr", "nan"], "lr=nan"),
+])
+def test_cli_train_rejects_bad_sizes_before_training(args, message, capsys):
+    assert main(["train", *args]) == 2
+    assert message in capsys.readouterr().err

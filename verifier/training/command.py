@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .experiments import EPOCHS, EXPERIMENTS, RunSettings
+from .experiments import EXPERIMENTS, SIZES, RunSettings
 from .report import run_all
 
 
@@ -17,10 +17,13 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train the linear VAE / CVAE / MHVAE on real data and compare with the theory")
     p.add_argument("--experiment", choices=EXPERIMENTS + ("all",), default="all")
     p.add_argument("--data", default="digits", help="'digits' (scikit-learn's 8x8 digits) or a .npz / .csv file")
-    p.add_argument("--epochs", type=int, default=EPOCHS["quick"],
-                   help=f"training epochs (default {EPOCHS['quick']}; {EPOCHS['thorough']} for the thorough report)")
+    sizes = "; ".join(f"{profile}: " + ", ".join(f"{name} {e} epochs at batch {b}" for name, (e, b) in per.items())
+                      for profile, per in SIZES.items())
+    p.add_argument("--profile", choices=tuple(SIZES), default="quick",
+                   help=f"default epochs and batch size per experiment ({sizes})")
+    p.add_argument("--epochs", type=int, help="training epochs for every experiment (default: the profile's)")
+    p.add_argument("--batch-size", type=int, help="minibatch size for every experiment (default: the profile's)")
     p.add_argument("--lr", type=float, default=RunSettings.lr, help="Adam's initial learning rate")
-    p.add_argument("--batch-size", type=int, default=RunSettings.batch_size)
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and samples")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     p.add_argument("--out", help="folder for the plots (PNG) and results.json")
@@ -29,14 +32,17 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..pipeline import resolve_device
-    settings = RunSettings(data=args.data, epochs=args.epochs, seed=args.seed, lr=args.lr,
+    settings = RunSettings(data=args.data, profile=args.profile, epochs=args.epochs, seed=args.seed, lr=args.lr,
                            batch_size=args.batch_size, device=str(resolve_device(args.device)))
-    settings.train_settings()               # validates epochs, batch size and learning rate
+    names = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
+    for name in names:                      # validates epochs, batch size and learning rate before any training
+        settings.for_experiment(name).train_settings()
     import matplotlib
     matplotlib.use("Agg")
-    names = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
     results = run_all(names, settings)
-    payload = {"settings": settings.__dict__,
+    resolved = {n: settings.for_experiment(n) for n in names}
+    payload = {"settings": {**settings.__dict__, "per_experiment": {
+                   n: {"epochs": r.epochs, "batch_size": r.batch_size} for n, r in resolved.items()}},
                "experiments": {r.name: {"title": r.title, "ok": r.ok, "data": r.data} for r in results}}
     if args.out:
         out = Path(args.out)

@@ -7,7 +7,7 @@ figures); ``ok`` is False when a measured count or threshold disagrees with its 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -17,25 +17,46 @@ from ..instances import Instance
 from . import data as data_mod
 from .measures import DELTA, active_units, collapsed, d_ma, singular_values
 from .models import LinearCVAE, LinearMHVAE, LinearVAE
-from .predict import Prediction, available, closed_forms_at, collapse_point, objective, predict
+from .predict import Prediction, available, closed_forms_at, collapse_point, expression_at, objective, predict
 from .train import TrainSettings, train
 
 EXPERIMENTS = ("vae", "cvae", "mhvae")
 
-# Epochs per profile: "quick" keeps the whole report section near two minutes on two CPU cores.
-EPOCHS = {"quick": 300, "thorough": 1500}
+# (epochs, batch size) per profile and experiment; "quick" keeps the report section within a few
+# minutes on two CPU cores.  The CVAE sweep needs more steps and larger batches: on the digits its
+# collapse points lie only 4-13% apart, a dimension that close to its threshold relaxes at a rate
+# proportional to the distance, and minibatch noise keeps two such dimensions mixed.  Measured at
+# seed 0 with the sweep's epsilon (cvae_epsilon): 1500 epochs at batch 128 and 1000 at batch 512 still
+# disagree at beta = 0.172 (dimension 4, predicted KL 0.031, measured < 0.016); 2000 at batch 512 agree.
+SIZES = {
+    "quick": {"vae": (300, 128), "cvae": (2000, 512), "mhvae": (300, 128)},
+    "thorough": {"vae": (1500, 128), "cvae": (6000, 512), "mhvae": (1500, 128)},
+}
 
 
 @dataclass(frozen=True)
 class RunSettings:
     data: str = "digits"
-    epochs: int = EPOCHS["quick"]
+    profile: str = "quick"
+    epochs: int | None = None            # None: the experiment's default for the profile (SIZES)
     seed: int = 0
     device: str = "cpu"
     lr: float = 5e-3
-    batch_size: int = 128
+    batch_size: int | None = None        # None: as epochs
+
+    def for_experiment(self, name: str) -> "RunSettings":
+        """These settings with the experiment's default epochs and batch size filled in."""
+        if self.profile not in SIZES:
+            raise UsageError(f"unknown training profile {self.profile!r}; choose from {', '.join(SIZES)}")
+        if name not in SIZES[self.profile]:
+            raise UsageError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)} or all")
+        epochs, batch_size = SIZES[self.profile][name]
+        return replace(self, epochs=epochs if self.epochs is None else self.epochs,
+                       batch_size=batch_size if self.batch_size is None else self.batch_size)
 
     def train_settings(self) -> TrainSettings:
+        if self.epochs is None or self.batch_size is None:
+            raise ValueError("RunSettings.for_experiment(name) fills in epochs and batch size first")
         return TrainSettings(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
                              device=self.device)
 
@@ -112,6 +133,7 @@ def _train_vae(ds, beta, sigma, pred: Prediction, settings: RunSettings):
 
 def vae(settings: RunSettings) -> ExperimentResult:
     """Fig. 2a in kind: linear VAE with learnable Sigma (Theorem 4) against fixed Sigma = I (Theorem 1)."""
+    settings = settings.for_experiment("vae")
     ds = data_mod.load(settings.data, "vae")
     th1, th4 = available("theorem1"), available("theorem4")
     d1 = min(VAE_LATENT, ds.x.shape[1] - 1)
@@ -285,26 +307,64 @@ def _judged(grid, points) -> np.ndarray:
 def _sweep_comparison(grid, measured, points, settled):
     """Measured active dimensions at each grid value against the predicted number of dimensions whose
     collapse point lies above it; agreement is required where the grid value is judged: outside the
-    margin and with a measurement that has settled (the same count at 80% of training as at the end)."""
+    margin and with a measurement that has settled (the same count at 80% of training as at the end).
+    ``agrees`` is None (no verdict) when no value could be judged."""
     if points is None:
         return None, None
     finite = np.where(np.isfinite(points), points, -np.inf)
     predicted = (finite[None, :] > grid[:, None]).sum(-1)
     judged = _judged(grid, points) & settled
+    if not judged.any():
+        return predicted, None
     return predicted, bool(np.all((measured == predicted)[judged]))
 
 
-def _sweep_figure(stem, title, xlabel, grid_sets, points, caption):
+def _collapse_intervals(grid, measured, points, judged) -> list[dict]:
+    """Measured collapse point of each dimension (sorted by its predicted point, largest first), as the
+    interval of judged sweep values it lies in: above the last value where at least j dimensions are
+    active, at or below the first larger one where fewer are.  The interval's width is the resolution
+    the grid gives; the prediction agrees when it lies inside."""
+    g, m = grid[judged], measured[judged]
+    rows = []
+    for j, point in enumerate(np.sort(points[np.isfinite(points)])[::-1], start=1):
+        active_at = g[m >= j]
+        lo = float(active_at.max()) if len(active_at) else None
+        above = g[(m < j) & (g > (lo if lo is not None else -np.inf))]
+        hi = float(above.min()) if len(above) else None
+        monotone = not np.any((m < j) & (g < (lo if lo is not None else -np.inf)))
+        inside = monotone and (lo is None or lo < point) and (hi is None or point <= hi)
+        rows.append({"dimension": j, "predicted": float(point), "measured_above": lo, "measured_at_or_below": hi,
+                     "agrees": bool(inside)})
+    return rows
+
+
+def _intervals_markdown(rows, name: str) -> str:
+    fmt = lambda v, empty: empty if v is None else f"{v:.4g}"
+    text = (f"Collapse points, per dimension (sorted by the predicted point): the measured one lies between the "
+            f"last judged {name} at which the dimension is active and the next judged {name}, where it is not.\n\n"
+            f"| dimension | predicted collapse point | measured: above | measured: at or below | agrees |\n"
+            f"|---|---|---|---|---|\n")
+    return text + "\n".join(f"| {r['dimension']} | {r['predicted']:.4g} | {fmt(r['measured_above'], '(no judged value)')} | "
+                            f"{fmt(r['measured_at_or_below'], '(no judged value)')} | {'yes' if r['agrees'] else '**no**'} |"
+                            for r in rows) + "\n"
+
+
+def _sweep_figure(stem, title, xlabel, grid_sets, points, caption, epsilon=SWEEP_EPSILON, predicted_kl=None):
+    """KL per dimension (sorted) against the swept value, one panel per (label, grid, KL) set; the
+    predicted collapse points as dotted lines and, when given, the predicted KL as dashed ones
+    (``predicted_kl``: swept values (M,) and the KL there (M, d))."""
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(grid_sets), figsize=(5.2 * len(grid_sets), 3.8), squeeze=False)
     for ax, (label, grid, kl_mean) in zip(axes[0], grid_sets):
         sorted_kl = np.sort(kl_mean, axis=-1)[:, ::-1]
         for j in range(sorted_kl.shape[1]):
-            ax.plot(grid, np.maximum(sorted_kl[:, j], 1e-7), "o-", ms=3, label=f"dim {j + 1}")
+            ax.plot(grid, np.maximum(sorted_kl[:, j], 1e-7), "o-", ms=3, color=f"C{j}", label=f"dim {j + 1}")
+            if predicted_kl is not None:
+                ax.plot(predicted_kl[0], np.maximum(predicted_kl[1][:, j], 1e-7), "--", lw=0.9, color=f"C{j}")
         if points is not None:
             for j, t in enumerate(np.sort(points[np.isfinite(points)])[::-1]):
                 ax.axvline(t, color=f"C{j}", ls=":", lw=1)
-        ax.axhline(SWEEP_EPSILON, color="grey", ls="--", lw=0.8)
+        ax.axhline(epsilon, color="grey", ls="--", lw=0.8)
         ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="mean KL per dimension (sorted)",
                title=label, ylim=(1e-7, None))
         ax.legend(fontsize=7, ncol=2)
@@ -313,7 +373,7 @@ def _sweep_figure(stem, title, xlabel, grid_sets, points, caption):
     return stem, fig, caption
 
 
-def _sweep_markdown(header, grid, measured, predicted, agrees, reason, points, what, settled):
+def _sweep_markdown(header, grid, measured, predicted, agrees, reason, points, what, settled, kl_error=None):
     near = np.zeros(len(grid), dtype=bool) if points is None else ~_judged(grid, points)
 
     def judged(i):
@@ -321,9 +381,11 @@ def _sweep_markdown(header, grid, measured, predicted, agrees, reason, points, w
             return "no (within margin)"
         return "yes" if settled[i] else "no (still changing: another count at 80% of training)"
 
-    text = header + f"\n\n| swept value | predicted | measured ({what}) | judged |\n|---|---|---|---|\n"
+    extra = kl_error is not None
+    text = header + (f"\n\n| swept value | predicted | measured ({what}) |{' max abs(KL - predicted KL) |' if extra else ''}"
+                     f" judged |\n|---|---|---|{'---|' if extra else ''}---|\n")
     text += "\n".join(f"| {g:.4g} | {'-' if predicted is None else predicted[i]} | {measured[i]} | "
-                       f"{judged(i)} |" for i, g in enumerate(grid)) + "\n\n"
+                       f"{f'{kl_error[i]:.2g} | ' if extra else ''}{judged(i)} |" for i, g in enumerate(grid)) + "\n\n"
     if predicted is None:
         text += f"No comparison: {reason}.\n"
     else:
@@ -332,7 +394,7 @@ def _sweep_markdown(header, grid, measured, predicted, agrees, reason, points, w
                  f"there at a rate proportional to the distance), nor are counts that still changed over the last 20% of the "
                  f"epochs ({int((~settled).sum())} of {len(grid)} here): finite training has not settled them. "
                  f"Counts agree where judged: "
-                 f"{'yes' if agrees else '**no**'}.\n")
+                 f"{'no value could be judged' if agrees is None else 'yes' if agrees else '**no**'}.\n")
     return text
 
 
@@ -365,39 +427,90 @@ def _train_sweep(model, arrays, settings: RunSettings, count):
 
 CVAE_LATENT = 8
 CVAE_RANGE = (0.02, 20.0)
+CVAE_VALUES = {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0}
+
+
+def cvae_predicted_kl(theorem, ds, d1: int, values: dict, grid) -> np.ndarray:
+    """Mean KL(q(z_i|x,y) || p(z_i)) per latent dimension at the claimed optimum, for each beta of
+    ``grid``: (K, d1), sorted non-increasingly.  The Gaussian KL with the optimum's variance
+    Sigma*_ii and the encoder mean's second moment E[mu mu^T]_ii, both evaluated from the spec
+    (``theorems.cvae.MEAN_SECOND_MOMENT`` at its V1*, V2*); nothing about Theorem 2 is retyped."""
+    from theorems.cvae import MEAN_SECOND_MOMENT
+    out = []
+    for b in np.asarray(grid, dtype=np.float64):
+        pred = predict(theorem, _instance_for(theorem, {"d1": d1}, {**values, "beta": float(b)}, ds))
+        second = np.diag(expression_at(pred, MEAN_SECOND_MOMENT, pred.optimum))
+        ratio = np.diag(pred.optimum["Sigma"]) / pred.hyper["eta_enc"] ** 2
+        kl = 0.5 * (ratio + second / pred.hyper["eta_enc"] ** 2 - 1 - np.log(ratio))
+        out.append(np.sort(np.maximum(kl, 0.0))[::-1])          # rounding can leave -1e-17 at a collapsed index
+    return np.array(out)
+
+
+def cvae_epsilon(predicted_kl: np.ndarray, judged: np.ndarray) -> float:
+    """The KL below which a dimension counts as collapsed: half the smallest KL an active dimension
+    keeps at the optimum, over the judged betas (as the VAE experiment's epsilon).  A collapsed
+    dimension's KL tends to 0 and an active one's to its prediction, so epsilon splits the two with
+    equal room for the finite-training error on each side; the margin keeps it away from 0 (within
+    5% of its collapse point a dimension keeps KL of about log(1.05)/2 = 0.024 in Theorem 2)."""
+    active = [k[k > 0].min() for k, j in zip(predicted_kl, judged) if j and (k > 0).any()]
+    return 0.5 * float(min(active)) if active else SWEEP_EPSILON
 
 
 def cvae(settings: RunSettings) -> ExperimentResult:
     """Fig. 6a in kind: a linear CVAE (learnable Sigma) on the quadrant task, beta swept; Theorem 2
     says latent dimension i carries KL exactly while beta < theta_i(E) / eta_dec^2."""
+    settings = settings.for_experiment("cvae")
     ds = data_mod.load(settings.data, "cvae")
     d1 = min(CVAE_LATENT, ds.y.shape[1])
-    values = {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0}
-    points, info = _predicted_sweep("theorem2", {"d1": d1}, values, "beta", ds, *CVAE_RANGE)
+    points, info = _predicted_sweep("theorem2", {"d1": d1}, CVAE_VALUES, "beta", ds, *CVAE_RANGE)
     grid = _sweep_grid(points, *CVAE_RANGE)
+    predicted_kl, epsilon = None, SWEEP_EPSILON
+    if points is not None:
+        predicted_kl = cvae_predicted_kl(available("theorem2"), ds, d1, CVAE_VALUES, grid)
+        epsilon = cvae_epsilon(predicted_kl, _judged(grid, points))
     model = LinearCVAE(ds.x.shape[1], ds.y.shape[1], d1, beta=grid, K=len(grid), seed=settings.seed)
     arrays = (ds.x, ds.y)
     kl_mean, early, measured, result = _train_sweep(
-        model, arrays, settings, lambda m: (_kl_mean(m, arrays) > SWEEP_EPSILON).sum(-1))
+        model, arrays, settings, lambda m: (_kl_mean(m, arrays) > epsilon).sum(-1))
     settled = early == measured
     predicted, agrees = _sweep_comparison(grid, measured, points, settled)
+    kl_error = None if predicted_kl is None else np.abs(np.sort(kl_mean, -1)[:, ::-1] - predicted_kl).max(-1)
+    intervals = [] if points is None else _collapse_intervals(grid, measured, points, _judged(grid, points) & settled)
+    if agrees is not None and intervals:
+        agrees = agrees and all(r["agrees"] for r in intervals)
     reason = info if points is None else ""
     header = (f"Data: {ds.description} (N = {ds.n}, D0 = {ds.x.shape[1]}, D2 = {ds.y.shape[1]}); d1 = {d1}, "
               f"eta_enc = eta_dec = 1, learnable Sigma; {len(grid)} values of beta trained side by side, "
               f"{settings.epochs} epochs of Adam (lr {settings.lr}, cosine decay, batch {settings.batch_size}), "
-              f"seed {settings.seed}.")
+              f"seed {settings.seed}. A dimension counts as active when its mean KL exceeds epsilon = {epsilon:.3g}"
+              + ("" if predicted_kl is None else
+                 ", half the smallest KL an active dimension keeps at the optimum over the judged values of beta "
+                 "(the predicted KL per dimension is Theorem 2's optimum's: the Gaussian KL with Sigma*_ii and "
+                 "the encoder mean's second moment at V1*, V2*)") + ".")
+    curve = None
+    if predicted_kl is not None:            # the prediction on a finer grid, through every collapse point
+        beta_curve = np.unique(np.concatenate([np.geomspace(grid[0], grid[-1], 40),
+                                               points[(points > grid[0]) & (points < grid[-1])]]))
+        curve = (beta_curve, cvae_predicted_kl(available("theorem2"), ds, d1, CVAE_VALUES, beta_curve))
     fig = _sweep_figure("training_cvae_kl_beta", "Linear CVAE, quadrant task", "beta",
                         [("learnable Sigma", grid, kl_mean)], points,
-                        "Linear CVAE: measured KL per latent dimension against beta (Fig. 6a in kind); dotted "
-                        "lines: the collapse points Theorem 2 computes from the data.")
+                        "Linear CVAE: measured KL per latent dimension against beta (Fig. 6a in kind; dots) and "
+                        "Theorem 2's optimum's (dashed); dotted lines: the collapse points Theorem 2 computes "
+                        "from the data; grey: epsilon.", epsilon=epsilon, predicted_kl=curve)
     data = {"d1": d1, "grid": grid.tolist(), "kl_per_dim": kl_mean.tolist(), "measured_active": measured.tolist(),
             "predicted_collapse_points": None if points is None else points.tolist(),
-            "predicted_active": None if predicted is None else predicted.tolist(), "agrees": agrees,
-            "settled": settled.tolist(), "missing_prediction": reason or None, "train_seconds": result.seconds, "epsilon": SWEEP_EPSILON}
-    return ExperimentResult("cvae", "Linear CVAE on real data: KL against beta", _sweep_markdown(
-        header, grid, measured, predicted, agrees, reason, points, f"dimensions with mean KL > {SWEEP_EPSILON:g}",
-        settled),
-        data, [fig], agrees is not False)
+            "predicted_active": None if predicted is None else predicted.tolist(),
+            "predicted_kl_per_dim": None if predicted_kl is None else predicted_kl.tolist(),
+            "max_kl_error": None if kl_error is None else kl_error.tolist(),
+            "collapse_intervals": intervals, "agrees": agrees, "settled": settled.tolist(),
+            "missing_prediction": reason or None, "train_seconds": result.seconds, "epsilon": epsilon,
+            "epochs": settings.epochs, "batch_size": settings.batch_size}
+    markdown = _sweep_markdown(header, grid, measured, predicted, agrees, reason, points,
+                               f"dimensions with mean KL > {epsilon:.3g}", settled, kl_error)
+    if intervals:
+        markdown += "\n" + _intervals_markdown(intervals, "beta")
+    return ExperimentResult("cvae", "Linear CVAE on real data: KL against beta", markdown, data, [fig],
+                            agrees is not False)
 
 
 MHVAE_LATENT = 5
@@ -409,6 +522,7 @@ MHVAE_VALUES = {"beta1": 1.0, "beta2": 1.0, "eta_enc": 0.5, "eta_dec": 0.5, "sig
 def mhvae(settings: RunSettings) -> ExperimentResult:
     """Fig. 6b in kind: a linear two-latent MHVAE, beta2 swept, Sigma1 fixed and Sigma2 learnable
     (Theorem 3) or fixed (Theorem 5); measured: the KL of z2 per dimension."""
+    settings = settings.for_experiment("mhvae")
     ds = data_mod.load(settings.data, "vae")
     d = min(MHVAE_LATENT, ds.x.shape[1])
     latent = {"d1": d, "d2": d}
@@ -473,7 +587,7 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
 
 def run(name: str, settings: RunSettings) -> ExperimentResult:
     runners = {"vae": vae, "cvae": cvae, "mhvae": mhvae}
-    if name not in runners:
-        raise UsageError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)} or all")
+    settings = settings.for_experiment(name)
+    settings.train_settings()                       # validates epochs, batch size and learning rate
     torch.manual_seed(settings.seed)
     return runners[name](settings)

@@ -73,13 +73,19 @@ def predict(theorem: Theorem, instance: Instance) -> Prediction:
     )
 
 
-def objective(theorem: Theorem, prediction: Prediction, point: dict[str, np.ndarray]) -> float:
-    """The spec's matrix objective at ``point`` (the model's variables), with the prediction's data
-    and hyperparameters: the exact expected loss of a trained model, without sampling noise."""
+def expression_at(prediction: Prediction, expr: sp.Expr, point: dict[str, np.ndarray]) -> np.ndarray:
+    """A sympy (matrix) expression of the model's variables, data and hyperparameters, evaluated at
+    ``point`` with the prediction's data and hyperparameters."""
     env = {k: torch.as_tensor(v, dtype=torch.float64)[None] for k, v in {**prediction.data, **point}.items()}
     env.update({k: torch.tensor([v], dtype=torch.float64) for k, v in prediction.hyper.items()})
     dims = {sp.Symbol(k, integer=True, positive=True): v for k, v in prediction.dims.items()}
-    return float(evaluate(theorem.model.objective, env, dims)[0])
+    return torch.as_tensor(evaluate(expr, env, dims))[0].numpy()
+
+
+def objective(theorem: Theorem, prediction: Prediction, point: dict[str, np.ndarray]) -> float:
+    """The spec's matrix objective at ``point`` (the model's variables), with the prediction's data
+    and hyperparameters: the exact expected loss of a trained model, without sampling noise."""
+    return float(expression_at(prediction, theorem.model.objective, point))
 
 
 def closed_forms_at(theorem: Theorem, prediction: Prediction, hyper_name: str, values) -> dict[str, np.ndarray]:

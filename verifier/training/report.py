@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .experiments import EPOCHS, EXPERIMENTS, ExperimentResult, RunSettings, run
+from .experiments import EXPERIMENTS, ExperimentResult, RunSettings, run
 
 
 def run_all(names, settings: RunSettings) -> list[ExperimentResult]:
@@ -19,14 +19,14 @@ def run_all(names, settings: RunSettings) -> list[ExperimentResult]:
 
 def training_section(settings):
     """Report-section provider (``ReportSettings -> Section``): the digits experiments at the
-    profile's size ("quick": a few hundred epochs, about a minute and a half on two CPU cores)."""
+    profile's sizes (``experiments.SIZES``; "quick": about two minutes on two CPU cores)."""
     from ..report.sections import Figure, Section
-    run_settings = RunSettings(epochs=EPOCHS[settings.profile], seed=settings.seed, device=settings.device)
+    run_settings = RunSettings(profile=settings.profile, seed=settings.seed, device=settings.device)
     results = run_all(EXPERIMENTS, run_settings)
     body = [f"Linear models trained as users train VAEs (torch modules, reparameterised sampling, "
             f"minibatch Adam) on scikit-learn's 8x8 digits, against the closed forms computed from the same "
             f"data's statistics. Profile {settings.profile!r}, seed {settings.seed}, device {settings.device}. "
-            f"Rerun one with `verifier train --experiment NAME --epochs {run_settings.epochs} "
+            f"Rerun one with `verifier train --experiment NAME --profile {settings.profile} "
             f"--seed {settings.seed}`."]
     figures = []
     for r in results:
