@@ -361,3 +361,31 @@ def test_short_cvae_run_catches_a_wrong_threshold(cvae_short_run):
 def test_cli_train_rejects_bad_sizes_before_training(args, message, capsys):
     assert main(["train", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_mhvae_dma_tracker_is_zero_at_the_claimed_optimum_only():
+    """The D_MA of Figs. 12/14: a model set to theorem3's claimed optimum scores 0 for every matrix;
+    the same model with U2 scaled by 1.1 does not (the trace would show any such error)."""
+    theorem = load_spec("theorem3")
+    rng = np.random.default_rng(8)
+    ds = data.Dataset("synthetic", rng.normal(size=(50, 4)) @ np.diag([1.5, 1.0, 0.7, 0.4]), None, description="")
+    latent, grid = {"d1": 2, "d2": 2}, np.array([0.3, 0.8])
+    settings = experiments.RunSettings(epochs=1, batch_size=50)
+    record, trace = experiments._dma_tracker(theorem, ds, latent, grid, settings)
+    values = experiments.MHVAE_VALUES
+    model = LinearMHVAE(4, 2, 2, beta1=values["beta1"], beta2=grid, eta_enc=values["eta_enc"], eta_dec=values["eta_dec"],
+                        sigma1=values["sigma1"], K=2)
+    for k, b in enumerate(grid):
+        o = predict.predict(theorem, experiments._instance_for(theorem, latent, {**values, "beta2": b}, ds))
+        with torch.no_grad():
+            model.W1[k] = torch.as_tensor(o.optimum["V1"] @ np.linalg.pinv(o.data["Z"]))
+            for name in ("U1", "U2", "W2"):
+                getattr(model, name)[k] = torch.as_tensor(o.optimum[name])
+            model.std2.log_std[k] = torch.as_tensor(0.5 * np.log(np.diag(o.optimum["Sigma2"])))
+    record(1, model)
+    assert set(trace) == {"epoch", "U1", "V1", "U2", "W2", "Sigma2"}
+    assert max(max(v[-1]) for n, v in trace.items() if n != "epoch") < 1e-10
+    with torch.no_grad():
+        model.U2 *= 1.1
+    record(1, model)
+    assert min(trace["U2"][-1]) > 1e-3 and max(trace["U1"][-1]) < 1e-10

@@ -409,15 +409,18 @@ def _kl_mean(model, arrays) -> np.ndarray:
         return _np(model.kl_per_dim(*tensors)).mean(axis=1)
 
 
-def _train_sweep(model, arrays, settings: RunSettings, count):
+def _train_sweep(model, arrays, settings: RunSettings, count, on_epoch=None):
     """Train the K models; (final mean KL per dimension (K, d), count(model) at SETTLE_FRACTION of the
-    epochs, count(model) at the end, training result).  ``count`` maps the model to (K,) integers."""
+    epochs, count(model) at the end, training result).  ``count`` maps the model to (K,) integers;
+    ``on_epoch(epoch, model)``, when given, also runs after every epoch."""
     check_epoch = max(1, int(SETTLE_FRACTION * settings.epochs))
     early = {}
 
     def record(epoch, m):
         if epoch == check_epoch:
             early["count"] = count(m)
+        if on_epoch is not None:
+            on_epoch(epoch, m)
 
     result = train(model, arrays, settings.train_settings(), on_epoch=record)
     model.cpu()
@@ -513,6 +516,56 @@ def cvae(settings: RunSettings) -> ExperimentResult:
                             agrees is not False)
 
 
+DMA_CHECKPOINTS = 25     # D_MA is recorded this many times over training (Figs. 12 and 14 in kind)
+
+
+def _mhvae_point(m, Z: np.ndarray) -> dict[str, np.ndarray]:
+    """The K trained MHVAEs as the variables of the specs' objective (K leading): V1 = W1 Z."""
+    return {"U1": _np(m.U1), "V1": _np(m.W1) @ Z, "U2": _np(m.U2), "W2": _np(m.W2),
+            "Sigma2": np.stack([np.diag(s) for s in _np(m.std2()) ** 2])}
+
+
+def _dma_tracker(theorem, ds, latent: dict, grid, settings: RunSettings):
+    """(on_epoch callback, trace): D_MA between the singular values of each trained matrix and those of
+    the spec's claimed optimum at the model's beta2, recorded DMA_CHECKPOINTS times over training.
+    trace = {"epoch": [...], name: [(K,) D_MA per checkpoint]}."""
+    preds = [predict(theorem, _instance_for(theorem, latent, {**MHVAE_VALUES, "beta2": float(b)}, ds)) for b in grid]
+    names = [n for n in theorem.model.variable_names if n in preds[0].optimum]
+    target = {n: [singular_values(p.optimum[n]) for p in preds] for n in names}
+    Z = preds[0].data["Z"]
+    every = max(1, settings.epochs // DMA_CHECKPOINTS)
+    trace = {"epoch": [], **{n: [] for n in names}}
+
+    def record(epoch, m):
+        if epoch % every and epoch != settings.epochs:
+            return
+        point = _mhvae_point(m, Z)
+        trace["epoch"].append(epoch)
+        for n in names:
+            sv = np.linalg.svd(point[n], compute_uv=False)
+            trace[n].append([d_ma(sv[k], target[n][k]) for k in range(len(grid))])
+    return record, trace
+
+
+def _dma_figure(traces, judged_sets):
+    """Figs. 12 and 14 in kind: per case, the median over the judged beta2 of each matrix's D_MA
+    against the epoch, with the range over them shaded."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(traces), figsize=(5.2 * len(traces), 3.6), squeeze=False)
+    for ax, (label, trace), judged in zip(axes[0], traces.items(), judged_sets):
+        epochs = np.array(trace["epoch"])
+        for j, name in enumerate(n for n in trace if n != "epoch"):
+            values = np.array(trace[name])[:, judged]            # (checkpoints, judged K)
+            ax.plot(epochs, np.median(values, 1), color=f"C{j}", label=name)
+            ax.fill_between(epochs, values.min(1), values.max(1), color=f"C{j}", alpha=0.15)
+        ax.set(yscale="log", xlabel="epoch", ylabel="D_MA(trained, claimed optimum)", title=label)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return ("training_mhvae_dma", fig, "Linear MHVAE: D_MA between the singular values of each trained matrix "
+            "and the claimed optimum's over training (Figs. 12 and 14 in kind): the median over the judged "
+            "values of beta2, and their range shaded.")
+
+
 MHVAE_LATENT = 5
 MHVAE_RANGE = (0.05, 50.0)
 # Fig. 12's MNIST setting: Sigma1 = 0.5^2 I, eta_enc = eta_dec = 0.5, beta1 = 1; Sigma2 = 0.5^2 I when fixed.
@@ -528,6 +581,7 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
     latent = {"d1": d, "d2": d}
     sets, evidence, rows, ok = [], {}, [], True
     all_points = None
+    traces, judged_sets, dma_rows = {}, [], []
     for label, spec, sigma2 in (("Sigma2 learnable", "theorem3", None),
                                 ("Sigma2 fixed", "theorem5", MHVAE_VALUES["sigma2"])):
         points, info = _predicted_sweep(spec, latent, MHVAE_VALUES, "beta2", ds, *MHVAE_RANGE)
@@ -555,7 +609,8 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
                 with torch.no_grad():
                     sv = np.linalg.svd(_np(m.U2), compute_uv=False)
                 return (sv > (0.1 * sv.max() if cut is None else cut)).sum(-1)
-        kl_mean, early, measured, result = _train_sweep(model, arrays, settings, count)
+        tracker, trace = (None, None) if points is None else _dma_tracker(available(spec), ds, latent, grid, settings)
+        kl_mean, early, measured, result = _train_sweep(model, arrays, settings, count, on_epoch=tracker)
         settled = early == measured
         with torch.no_grad():
             sv_U2 = np.linalg.svd(_np(model.U2), compute_uv=False)          # (K, d)
@@ -563,8 +618,15 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
         ok &= agrees is not False
         sets.append((label, grid, kl_mean))
         all_points = points if all_points is None else all_points
+        dma_final = None
+        if trace is not None:
+            traces[label], judged_sets = trace, judged_sets + [_judged(grid, points)]
+            dma_final = {n: v[-1] for n, v in trace.items() if n != "epoch"}
+            dma_rows.append((f"{label} ({spec})", {n: f"{np.median(np.array(v)[judged_sets[-1]]):.2g} (max {np.max(v):.2g})"
+                                                   for n, v in dma_final.items()}))
         evidence[label] = {"spec": spec, "grid": grid.tolist(), "kl_per_dim_z2": kl_mean.tolist(),
                            "singular_values_U2": sv_U2.tolist(), "measured": measured.tolist(),
+                           "dma_trace": trace, "dma_final": dma_final,
                            "predicted_collapse_points": None if points is None else points.tolist(),
                            "predicted_active": None if predicted is None else predicted.tolist(),
                            "agrees": agrees, "settled": settled.tolist(),
@@ -579,8 +641,19 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
     fig = _sweep_figure("training_mhvae_kl_beta2", "Linear MHVAE: KL of z2", "beta2", sets, all_points,
                         "Linear MHVAE: measured KL of z2 per dimension against beta2 (Fig. 6b in kind), Sigma2 "
                         "learnable (left) and fixed (right); dotted lines: the collapse points of Theorem 3.")
+    figures = [fig]
+    text = header + "\n".join(rows)
+    if traces:
+        figures.append(_dma_figure(traces, judged_sets))
+        names = list(dict.fromkeys(n for _, cells in dma_rows for n in cells))
+        text += ("\nSingular values after training against the claimed optimum's: D_MA per matrix at the end "
+                 "(Figs. 12 and 14 in kind), the median over the judged values of beta2 (in brackets the max over "
+                 "all of them, including those beside a threshold, which converge slowest).\n\n"
+                 f"| case | {' | '.join(names)} |\n|---|{'---|' * len(names)}\n"
+                 + "\n".join(f"| {label} | " + " | ".join(cells.get(n, "-") for n in names) + " |"
+                              for label, cells in dma_rows) + "\n")
     return ExperimentResult("mhvae", "Linear MHVAE on real data: KL of z2 against beta2",
-                            header + "\n".join(rows), {"d1": d, "d2": d, **MHVAE_VALUES, **evidence}, [fig], ok)
+                            text, {"d1": d, "d2": d, **MHVAE_VALUES, **evidence}, figures, ok)
 
 
 # --------------------------------------------------------------------------- entry point
