@@ -47,6 +47,6 @@ def test_a_wrong_threshold_breaks_the_property():
     inst = Instance.from_json({"latent": {"d1": 1}, "hyper": {"beta": 1.0, "eta_enc": 2.0, "eta_dec": 0.5},
                                "data": {"X": [[1.0], [-1.0], [1.0], [-1.0]], "Y": [[1.0], [1.0], [-1.0], [-1.0]]},
                                "seed": 0})
-    measured, closed = collapsed(Pipeline(mutant), inst, "U1", omega, 1)
+    measured, closed = collapsed(Pipeline(mutant), inst, "U1", omega, 1, strict=True)
     assert measured != closed
-    assert collapsed(PIPELINE, inst, "U1", omega, 1) == (0, 0)
+    assert collapsed(PIPELINE, inst, "U1", omega, 1, strict=True) == (0, 0)
