@@ -37,8 +37,11 @@ def test_optimum_certified_on_most_instances(theorem, budget):
 
 
 def test_remark2_as_printed_is_refuted_with_beta_below_one(budget):
-    """Remark 2 drops the sqrt(beta) of the threshold: a counterexample needs beta < 1."""
-    verdict = check_theorem(T1, instances=max(32, 2 * budget), claims=["remark2", "remark2_corrected"],
+    """Remark 2 drops the sqrt(beta) of the threshold: a counterexample needs beta < 1 and every theta_i
+    below the printed threshold with one above the true one, a narrow band.  Measured over seeds 0-7:
+    32 instances refute it for 6 of 8, 64 for 8 of 8; which draws a seed gives also depends on the
+    process's history (see the README's Tests section), so 32 passed or failed with unrelated changes."""
+    verdict = check_theorem(T1, instances=max(64, 4 * budget), claims=["remark2", "remark2_corrected"],
                             symbolic=False)
     printed, corrected = verdict.claims
     assert printed.status == REFUTED
