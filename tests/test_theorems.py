@@ -57,6 +57,29 @@ def test_same_seed_same_verdicts():
     assert a == b
 
 
+def test_same_seed_same_draws_after_an_unrelated_import(tmp_path, monkeypatch):
+    """Hypothesis mixes constants of every imported local module into its draws; the verifier's searches
+    must not change when the process imports something new (verifier/hypothesis_pool.py)."""
+    import importlib
+    import sys
+
+    def run():
+        out = check_theorem(T1, instances=16, seed=5, claims=["remark2", "omega"], symbolic=False).to_json()
+        out.pop("elapsed_s")
+        return out
+
+    before = run()
+    (tmp_path / "unrelated_constants.py").write_text(
+        "VALUES = [" + ", ".join(f"{0.37 * k + 0.011:.6f}" for k in range(400)) + "]\n"
+        "NAMES = [" + ", ".join(f"'n{k}'" for k in range(100)) + "]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("unrelated_constants")
+    try:
+        assert run() == before
+    finally:
+        sys.modules.pop("unrelated_constants", None)
+
+
 def test_a_relation_whose_terms_all_vanish_holds_as_zero_equals_zero():
     """x = y collapses the CVAE completely: every term of (7)'s W2 relation is the minimiser's rounding noise
     (~1e-14), which a tolerance relative to the terms would call a violation. A wrong relation with O(1)

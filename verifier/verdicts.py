@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
 
+from .hypothesis_pool import without_local_constants
 from .checks import INCONCLUSIVE, REFUTED, SKIPPED, VERIFIED, has_premise
 from .pipeline import Pipeline, PipelineSettings
 from .spec import Claim, Restricted, Theorem
@@ -127,7 +128,8 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
                     _worse(outcome.metrics, worst)
 
     try:
-        search()
+        with without_local_constants():
+            search()
     except _Refuted as ref:
         return counts, worst, ref
     return counts, worst, None
