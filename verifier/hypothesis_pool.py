@@ -1,10 +1,11 @@
 """Seeded searches that draw the same instances whatever the process imported before them.
 
-Hypothesis (from 6.131) mixes literal constants found in every imported *local* module into about 5%
-of its draws.  That pool grows as the process imports things, so one seeded search drew different
-instances after an unrelated import or test (a CI run in the suite's order missed Remark 2's
-counterexample that every other order found).  ``without_local_constants`` empties the pool for the
-duration of a search; with a Hypothesis that has no such pool it does nothing.
+Recent Hypothesis versions (6.155 here) mix literal constants found in every imported *local*
+module into about 5% of their draws.  That pool grows as the process imports things, so one seeded
+search drew different instances after an unrelated import or test (a CI run in the suite's order
+missed Remark 2's counterexample that every other order found).  ``without_local_constants``
+empties the pool for the duration of a search; with a Hypothesis that has no such pool it does
+nothing.
 """
 from __future__ import annotations
 
