@@ -35,12 +35,12 @@ def run(args) -> int:
     settings = RunSettings(data=args.data, profile=args.profile, epochs=args.epochs, seed=args.seed, lr=args.lr,
                            batch_size=args.batch_size, device=str(resolve_device(args.device)))
     names = EXPERIMENTS if args.experiment == "all" else (args.experiment,)
-    for name in names:                      # validates epochs, batch size and learning rate before any training
-        settings.for_experiment(name).train_settings()
+    resolved = {n: settings.for_experiment(n) for n in names}
+    for r in resolved.values():             # validates epochs, batch size and learning rate before any training
+        r.train_settings()
     import matplotlib
     matplotlib.use("Agg")
     results = run_all(names, settings)
-    resolved = {n: settings.for_experiment(n) for n in names}
     payload = {"settings": {**settings.__dict__, "per_experiment": {
                    n: {"epochs": r.epochs, "batch_size": r.batch_size} for n, r in resolved.items()}},
                "experiments": {r.name: {"title": r.title, "ok": r.ok, "data": r.data} for r in results}}

@@ -329,9 +329,10 @@ def _collapse_intervals(grid, measured, points, judged) -> list[dict]:
     for j, point in enumerate(np.sort(points[np.isfinite(points)])[::-1], start=1):
         active_at = g[m >= j]
         lo = float(active_at.max()) if len(active_at) else None
-        above = g[(m < j) & (g > (lo if lo is not None else -np.inf))]
+        floor = -np.inf if lo is None else lo
+        above = g[(m < j) & (g > floor)]
         hi = float(above.min()) if len(above) else None
-        monotone = not np.any((m < j) & (g < (lo if lo is not None else -np.inf)))
+        monotone = not np.any((m < j) & (g < floor))
         inside = monotone and (lo is None or lo < point) and (hi is None or point <= hi)
         rows.append({"dimension": j, "predicted": float(point), "measured_above": lo, "measured_at_or_below": hi,
                      "agrees": bool(inside)})
