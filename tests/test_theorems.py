@@ -94,3 +94,45 @@ def test_a_relation_whose_terms_all_vanish_holds_as_zero_equals_zero():
                                    "data": {"X": x, "Y": x}, "seed": 0})
     (claim,) = check_instance(T2, instance, claims=["W2_relation"]).claims
     assert claim.status == VERIFIED, claim.detail
+
+
+# x = y exactly, with a badly conditioned X (cond E[x x^T] = 7e4): the whitened statistics carry ~1e-11 of
+# rounding, so the collapsed latent's mean, a cancelling sum of O(1) terms, has a computed rms of 2e-6.
+X_BADLY_CONDITIONED = [[0.06802696454961062, 0.7120397094268336, -0.1971803794610947],
+                       [0.29720076063893164, 0.6455592760733434, -0.0077413963410949945],
+                       [-4.015035619199255, -1.5344150531950653, -1.8337754168418656],
+                       [3.4155584400521515, 0.6591692802224649, 1.7684324528005895]]
+
+
+def _remark3_on_x_equals_y(theorem):
+    from verifier.instances import Instance
+    from verifier.verdicts import check_instance
+    x = X_BADLY_CONDITIONED
+    instance = Instance.from_json({"latent": {"d1": 1}, "hyper": {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0},
+                                   "data": {"X": x, "Y": x}, "seed": 0})
+    (claim,) = check_instance(theorem, instance, claims=["remark3_coordinates"]).claims
+    return claim
+
+
+def test_remark3_coordinates_allow_for_the_statistics_rounding():
+    """Found by the report's search (a false refutation before the statistics' rounding was measured)."""
+    from theorems.theorem2_cvae_learnable_sigma import THEOREM as T2
+    claim = _remark3_on_x_equals_y(T2)
+    assert claim.status == VERIFIED, claim.detail
+    rho = claim.worst["statistics_rtol"]
+    assert 1e-13 < rho < 1e-10                     # measured from the whitened samples, not eps
+    (rms,), (allowed,) = claim.worst["rms_at_zero_lines"], claim.worst["rms_allowed_at_zero_lines"]
+    assert 1e-6 < rms < allowed < 1e-4
+
+
+def test_remark3_coordinates_without_the_cross_terms_is_refuted():
+    """The mean's second moment without E[x~ y~^T]'s cross terms (x, y taken as uncorrelated): at x = y the
+    collapsed coordinate's mean V1 x~ + V2 y~ vanishes, but V1 V1^T + V2 V2^T does not -- the floor for
+    the statistics' rounding must not hide that."""
+    import dataclasses
+    from theorems.cvae import V1, V2
+    from theorems.theorem2_cvae_learnable_sigma import THEOREM as T2
+    wrong = dataclasses.replace(T2.claim("remark3_coordinates"), second_moment=V1 * V1.T + V2 * V2.T)
+    mutant = dataclasses.replace(T2, claims=tuple(wrong if c.name == wrong.name else c for c in T2.claims))
+    claim = _remark3_on_x_equals_y(mutant)
+    assert claim.status == REFUTED, claim.detail

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from sympy import Determinant, Identity, MatrixSymbol, Trace, log
 
 from theorems.linear_vae import beta, c, eta_dec, eta_enc
+from verifier.batch import STATISTICS_RTOL
 from verifier.data_form import DataForm
 from verifier.errors import InstanceError
 from verifier.instances import Instance, whitened_second_moment
@@ -88,13 +89,18 @@ def whitening(X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
     Zm = Xt.T @ Yt / N
     Dm = P_B * np.sqrt(Psi)
     Em = Dm @ (np.eye(len(Psi)) - Zm.T @ Zm) @ Dm.T
-    return {"Z": Zm, "D": Dm, "E": 0.5 * (Em + Em.T), "B": Y.T @ Y / N, "PAh": P_A * np.sqrt(Phi), "PBh": Dm}
+    # The whitened samples' second moments are I in exact arithmetic; how far they are from it is the
+    # rounding the statistics carry (about eps x cond(E[x x^T]); 1e-11 for a badly conditioned X).
+    rounding = max(np.linalg.norm(Xt.T @ Xt / N - np.eye(len(Phi)), 2),
+                   np.linalg.norm(Yt.T @ Yt / N - np.eye(len(Psi)), 2))
+    return {"Z": Zm, "D": Dm, "E": 0.5 * (Em + Em.T), "B": Y.T @ Y / N, "PAh": P_A * np.sqrt(Phi), "PBh": Dm,
+            STATISTICS_RTOL: float(rounding)}
 
 
 def statistics(instance):
     X, Y = _paired(instance)
     w = whitening(X, Y)
-    mats = {k: w[k] for k in ("Z", "D", "E", "B")}
+    mats = {k: w[k] for k in ("Z", "D", "E", "B", STATISTICS_RTOL)}
     return mats, {"D0": X.shape[1], "d0": w["Z"].shape[0], "D2": Y.shape[1], "d2": w["Z"].shape[1]}
 
 

@@ -24,6 +24,9 @@ from .spec import (
 # forms are at an instance (large next to a case boundary, where sqrt(max(0, .)) is not Lipschitz).
 BOUNDARY_PERTURBATION = 1e-9
 
+# The optional entry of a model's statistics that reports their measured relative rounding (Model).
+STATISTICS_RTOL = "statistics_rtol"
+
 
 @dataclass
 class Batch:
@@ -36,6 +39,7 @@ class Batch:
     claimed: dict[str, torch.Tensor]         # the claimed optimum, as the model's variables
     scale: torch.Tensor             # (B,) loss scale for relative tolerances
     sensitivity: torch.Tensor       # (B,) relative change of the closed forms under BOUNDARY_PERTURBATION
+    statistics_rtol: torch.Tensor   # (B,) relative rounding of the data statistics (at least eps)
 
     @property
     def size(self) -> int:
@@ -192,4 +196,6 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
                                        indexed, dims, dtype, device)
             for sym in closed:
                 sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
-    return Batch(theorem, instances, dims, data, indexed, closed, claimed, scale, sens)
+    eps = torch.finfo(dtype).eps
+    stats_rtol = t([max(float(g[1].get(STATISTICS_RTOL, 0.0)), eps) for g in group])
+    return Batch(theorem, instances, dims, data, indexed, closed, claimed, scale, sens, stats_rtol)

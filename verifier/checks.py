@@ -584,7 +584,11 @@ def check_on_data(claim: OnData, ev: Evidence) -> list[Outcome]:
 
 def check_vanishing_coordinates(claim: VanishingCoordinates, ev: Evidence) -> list[Outcome]:
     b = ev.batch
-    moments = evaluate(claim.second_moment, b.env(ev.result.point), b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    env = b.env(ev.result.point)
+    moments = evaluate(claim.second_moment, env, b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    terms = MatAdd.make_args(claim.second_moment) if isinstance(claim.second_moment, MatAdd) else (claim.second_moment,)
+    term_sizes = sum(torch.diagonal(evaluate(t, env, b.dims, dtype=b.scale.dtype, device=b.scale.device),
+                                    dim1=-2, dim2=-1).abs() for t in terms)
     out = []
     for i in range(b.size):
         gate = _optimum_gate(ev, i)
@@ -597,13 +601,25 @@ def check_vanishing_coordinates(claim: VanishingCoordinates, ev: Evidence) -> li
             out.append(Outcome(INCONCLUSIVE, f"a {claim.axis[:-1]} norm of {claim.matrix} is undecided"))
             continue
         # rms of each latent coordinate's mean over the data, against the largest one (or the unit scale)
-        rms = torch.sqrt(torch.diagonal(moments[i]).clamp_min(0))
+        moment = torch.diagonal(moments[i])
+        rms = torch.sqrt(moment.clamp_min(0))
         ref = max(float(rms.max()), ev.value_scale(i))
-        bad = [k for k in range(len(rms)) if bool(zero[k]) and float(rms[k]) > ev.tol.zero_rtol * ref]
-        metrics = {"zero_lines": int(zero.sum()), "rms_at_zero_lines": rms[zero].tolist(), "reference": ref}
+        # The moment is a cancelling sum of terms built from the statistics (V1 V1^T + V2 V2^T + cross
+        # terms): their rounding rho shifts it by up to rho x (the terms' sizes), which under the square
+        # root reaches sqrt(rho) -- 3e-6 of the terms' rms for the 1e-11 of a badly conditioned X.
+        floor = float(b.statistics_rtol[i]) * term_sizes[i]
+        allowed = (ev.tol.zero_rtol * ref) ** 2 + floor
+        bad = [k for k in range(len(rms)) if bool(zero[k]) and float(moment[k]) > float(allowed[k])]
+        metrics = {"zero_lines": int(zero.sum()), "rms_at_zero_lines": rms[zero].tolist(), "reference": ref,
+                   "statistics_rtol": float(b.statistics_rtol[i]),
+                   "rms_allowed_at_zero_lines": torch.sqrt(allowed)[zero].tolist()}
         if bad:
-            out.append(Outcome(REFUTED, f"{claim.axis[:-1]} {bad[0] + 1} of {claim.matrix} is zero but that latent "
-                                        f"coordinate's mean has rms {float(rms[bad[0]]):.3e} over the data", metrics))
+            k = bad[0]
+            out.append(Outcome(REFUTED, f"{claim.axis[:-1]} {k + 1} of {claim.matrix} is zero but that latent "
+                                        f"coordinate's mean has rms {float(rms[k]):.3e} over the data "
+                                        f"(> {float(allowed[k]) ** 0.5:.1e}: {ev.tol.zero_rtol:g} x {ref:.3g}, and the "
+                                        f"statistics' rounding {float(b.statistics_rtol[i]):.1e} on terms of size "
+                                        f"{float(term_sizes[i][k]):.3g})", metrics))
         else:
             out.append(Outcome(VERIFIED, f"{int(zero.sum())} zero {claim.axis} of {claim.matrix}; each matching "
                                          f"latent coordinate vanishes on the data", metrics))

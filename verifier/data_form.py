@@ -41,7 +41,9 @@ import torch
 
 from .errors import SpecError
 from .lowering import evaluate
-from .numeric import STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, smallest_eigenvalues
+from .numeric import (
+    STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, hessian_eigenvalues, smallest_curvature,
+)
 
 VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
 
@@ -65,6 +67,7 @@ class DataFormResult:
     loss: torch.Tensor                  # (B,)
     grad_norm: torch.Tensor             # (B,)
     min_hessian_eig: torch.Tensor       # (B,)
+    min_curvature: torch.Tensor         # (B,) smallest Hessian eigenvalue above the null cutoff (nan: none)
     certified: torch.Tensor             # (B,) bool
     identity_gap: torch.Tensor          # (B,) largest |data loss - constant - matrix objective| at the starts
     identity_ref: torch.Tensor          # (B,) the size of the losses compared there
@@ -122,12 +125,14 @@ def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_
     best = f_all.argmin(dim=1)
     pick = torch.arange(B, device=device) * R + best
     grad_norm = g[pick].norm(dim=-1)
-    min_eig = smallest_eigenvalues(H[pick])
+    eigenvalues = hessian_eigenvalues(H[pick])
+    min_eig = eigenvalues[:, 0]
+    curvature = smallest_curvature(eigenvalues, settings.hessian_rtol * scale)
     certified = (grad_norm <= settings.grad_rtol * scale) & (min_eig >= -settings.hessian_rtol * scale)
     worst = (gap / ref).reshape(B, R).argmax(dim=1)
     at = torch.arange(B, device=device) * R + worst
-    return DataFormResult(param.matrices(x[pick]), f_all[torch.arange(B), best], grad_norm, min_eig, certified,
-                          gap[at], ref[at])
+    return DataFormResult(param.matrices(x[pick]), f_all[torch.arange(B), best], grad_norm, min_eig, curvature,
+                          certified, gap[at], ref[at])
 
 
 def _levenberg_marquardt(deriv, x, env, pscale, settings: MinimiserSettings):
@@ -236,15 +241,27 @@ def _compare(claim, ev, i: int, res: DataFormResult, j: int, constant: float, wh
     if ev.boundary(i):
         return Outcome(VERIFIED, f"minima agree (gap {data_min - matrix_min:.1e} <= {tol:.1e}); spectra not "
                                  f"compared: an index sits at its case boundary", metrics)
+    # Each certified point lies within |grad| / curvature of its exact minimiser (Evidence.position_uncertainty);
+    # the compared matrices (U1, Sigma) are parameters of both forms, so their spectra move by at most that
+    # (Weyl; sqrt(exp(x)) by at most ref/2 per unit of x), as in check_spectrum.
+    g, h = float(res.grad_norm[j]), float(res.min_curvature[j])
+    uncertainty = ev.position_uncertainty(i) + (g / h if h > 0 else 0.0)
     worst = 0.0
     for kind, name in claim.compare:
         s_data = _spectrum(kind, whitened[name]).sort(descending=True).values
         s_mat = _spectrum(kind, ev.result.point[name][i]).sort(descending=True).values
         diff = float((s_data - s_mat).abs().max())
         ref = max(float(s_mat.abs().max()), float(s_data.abs().max()), ev.value_scale(i) * 1e-3)
-        stol = (ev.tol.value_rtol + float(b.sensitivity[i])) * ref
+        rtol = ev.tol.value_rtol + float(b.sensitivity[i])
+        precision = uncertainty * max(1.0, ref)
+        stol = rtol * ref + precision
         metrics[f"spectrum_error_{name}"] = diff
+        metrics[f"spectrum_tolerance_{name}"] = stol
+        metrics["position_uncertainty"] = uncertainty
         worst = max(worst, diff / stol)
+        if diff > stol and precision > ev.tol.precision_limit * ev.value_scale(i):
+            return Outcome(INCONCLUSIVE, f"the {kind} of {name} differ by {diff:.2e}, but the minima are too shallow "
+                                         f"to locate either minimiser closer than {precision:.1e}", metrics)
         if diff > stol:
             return Outcome(REFUTED, f"the whitened data-form minimiser has {kind} of {name} "
                                     f"{[round(v, 9) for v in s_data.tolist()]}, the matrix form "

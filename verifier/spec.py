@@ -57,7 +57,10 @@ class Model:
     """A matrix objective and the map from an instance's data to its matrices.
 
     ``statistics(instance)`` returns the data matrices (by symbol name) and the
-    data-determined dimensions (by dimension-symbol name), as numpy arrays/ints.
+    data-determined dimensions (by dimension-symbol name), as numpy arrays/ints.  The matrices
+    may include the float ``"statistics_rtol"`` (``verifier.batch.STATISTICS_RTOL``): the relative
+    rounding the statistics carry, measured (e.g. how far the whitened samples' second moment is
+    from I); a claim that tests a cancellation among the statistics allows for it.  Absent: eps.
     """
     name: str
     description: str

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, setti
 
 from ..batch import statistics_of
 from ..errors import VerifierError
+from ..hypothesis_pool import without_local_constants
 from ..instances import Instance
 from ..strategies import _threshold_values, instances
 
@@ -85,7 +86,7 @@ def _with_readable_data(theorem, inst: Instance, rng, replace_data: bool) -> Ins
 
 
 def drawn(theorem, seed: int = 0, max_dim: int = 3) -> Instance:
-    """The first instance of the theorem's own Hypothesis strategy under ``seed``."""
+    """The first instance of the theorem's own Hypothesis strategy under ``seed`` (whatever was imported)."""
     box = []
 
     @hsettings(max_examples=1, database=None, deadline=None, phases=(Phase.generate,),
@@ -95,7 +96,8 @@ def drawn(theorem, seed: int = 0, max_dim: int = 3) -> Instance:
     def draw(inst):
         box.append(inst)
 
-    draw()
+    with without_local_constants():
+        draw()
     return box[0]
 
 
