@@ -136,3 +136,26 @@ def test_remark3_coordinates_without_the_cross_terms_is_refuted():
     mutant = dataclasses.replace(T2, claims=tuple(wrong if c.name == wrong.name else c for c in T2.claims))
     claim = _remark3_on_x_equals_y(mutant)
     assert claim.status == REFUTED, claim.detail
+
+
+def test_remark3_coordinates_allow_for_the_certified_points_imprecision():
+    """Found by the report's search: a collapsed coordinate in a shallow valley (curvature 7.5e-4, |grad|
+    4.7e-9) keeps a mean of rms 5.2e-6 at the certified point; one Newton step takes it to ~5e-9."""
+    from theorems.theorem2_cvae_learnable_sigma import THEOREM as T2
+    from verifier.instances import Instance
+    from verifier.verdicts import check_instance
+    instance = Instance.from_json({
+        "latent": {"d1": 3}, "hyper": {"beta": 0.5, "eta_enc": 2.0, "eta_dec": 2.0}, "seed": 0,
+        "data": {"X": [[-1.229186539492376, -1.5024878234843368, -1.0630830959499573],
+                       [-1.1480677530254688, -0.5524322824188274, 1.016877139050386],
+                       [0.8747984062096927, -1.440034105655773, 2.3995556875065533],
+                       [1.287004119481849, 0.7263548987723804, 0.686706787644249],
+                       [1.9110247799753064, -1.2136985714897592, -1.136926163308772],
+                       [-1.3004219066352796, 0.33663213253352275, -0.08503190237419836]],
+                 "Y": [[10.963049213394656, 1.007966179076139], [-0.35123803867421477, -16.83442227606277],
+                       [-21.619211650303352, -11.530461237148891], [-10.409207305642392, 5.991134990029171],
+                       [-5.0398741079214755, 19.713465885496195], [12.6728302600948, -7.935210322671814]]}})
+    (claim,) = check_instance(T2, instance, claims=["remark3_coordinates"]).claims
+    assert claim.status == VERIFIED, claim.detail
+    assert max(claim.worst["rms_at_zero_lines"]) > 1e-6 * claim.worst["reference"]   # the allowance is needed
+    assert max(claim.worst["rms_allowed_at_zero_lines"]) < 1e-4

@@ -589,6 +589,18 @@ def check_vanishing_coordinates(claim: VanishingCoordinates, ev: Evidence) -> li
     terms = MatAdd.make_args(claim.second_moment) if isinstance(claim.second_moment, MatAdd) else (claim.second_moment,)
     term_sizes = sum(torch.diagonal(evaluate(t, env, b.dims, dtype=b.scale.dtype, device=b.scale.device),
                                     dim1=-2, dim2=-1).abs() for t in terms)
+    rms_all = torch.sqrt(torch.diagonal(moments, dim1=-2, dim2=-1).clamp_min(0))
+    moved_rms = []                      # the rms after one Newton step, computed only if something is in doubt
+
+    def newton_uncertainty(i: int) -> torch.Tensor:
+        # As for RelationAtPrecision: 10 x the change under one Newton step bounds how far the certified
+        # point's imprecision (|grad| / curvature, large in a shallow valley) moves the rms.
+        if not moved_rms:
+            there = evaluate(claim.second_moment, b.env(_newton_step_points(ev)), b.dims, dtype=b.scale.dtype,
+                             device=b.scale.device)
+            moved_rms.append(torch.sqrt(torch.diagonal(there, dim1=-2, dim2=-1).clamp_min(0)))
+        return 10 * (rms_all[i] - moved_rms[0][i]).abs()
+
     out = []
     for i in range(b.size):
         gate = _optimum_gate(ev, i)
@@ -601,28 +613,32 @@ def check_vanishing_coordinates(claim: VanishingCoordinates, ev: Evidence) -> li
             out.append(Outcome(INCONCLUSIVE, f"a {claim.axis[:-1]} norm of {claim.matrix} is undecided"))
             continue
         # rms of each latent coordinate's mean over the data, against the largest one (or the unit scale)
-        moment = torch.diagonal(moments[i])
-        rms = torch.sqrt(moment.clamp_min(0))
+        rms = rms_all[i]
         ref = max(float(rms.max()), ev.value_scale(i))
         # The moment is a cancelling sum of terms built from the statistics (V1 V1^T + V2 V2^T + cross
         # terms): their rounding rho shifts it by up to rho x (the terms' sizes), which under the square
         # root reaches sqrt(rho) -- 3e-6 of the terms' rms for the 1e-11 of a badly conditioned X.
-        floor = float(b.statistics_rtol[i]) * term_sizes[i]
-        allowed = (ev.tol.zero_rtol * ref) ** 2 + floor
-        bad = [k for k in range(len(rms)) if bool(zero[k]) and float(moment[k]) > float(allowed[k])]
+        rho = float(b.statistics_rtol[i])
+        allowed = torch.sqrt((ev.tol.zero_rtol * ref) ** 2 + rho * term_sizes[i])
         metrics = {"zero_lines": int(zero.sum()), "rms_at_zero_lines": rms[zero].tolist(), "reference": ref,
-                   "statistics_rtol": float(b.statistics_rtol[i]),
-                   "rms_allowed_at_zero_lines": torch.sqrt(allowed)[zero].tolist()}
+                   "statistics_rtol": rho}
+        if bool((zero & (rms > allowed)).any()):
+            moved = newton_uncertainty(i)
+            allowed = allowed + moved
+            metrics["newton_step_uncertainty"] = moved[zero].tolist()
+        metrics["rms_allowed_at_zero_lines"] = allowed[zero].tolist()
+        bad = [k for k in range(len(rms)) if bool(zero[k]) and float(rms[k]) > float(allowed[k])]
         if bad:
             k = bad[0]
             out.append(Outcome(REFUTED, f"{claim.axis[:-1]} {k + 1} of {claim.matrix} is zero but that latent "
-                                        f"coordinate's mean has rms {float(rms[k]):.3e} over the data "
-                                        f"(> {float(allowed[k]) ** 0.5:.1e}: {ev.tol.zero_rtol:g} x {ref:.3g}, and the "
-                                        f"statistics' rounding {float(b.statistics_rtol[i]):.1e} on terms of size "
-                                        f"{float(term_sizes[i][k]):.3g})", metrics))
+                                        f"coordinate's mean has rms {float(rms[k]):.3e} over the data (> "
+                                        f"{float(allowed[k]):.1e}: {ev.tol.zero_rtol:g} x {ref:.3g}, the statistics' "
+                                        f"rounding {rho:.1e} on terms of size {float(term_sizes[i][k]):.3g}, and 10 x "
+                                        f"its change under one Newton step)", metrics))
         else:
             out.append(Outcome(VERIFIED, f"{int(zero.sum())} zero {claim.axis} of {claim.matrix}; each matching "
-                                         f"latent coordinate vanishes on the data", metrics))
+                                         f"latent coordinate vanishes on the data (rms <= {float(allowed[zero].max()):.1e})",
+                               metrics))
     return out
 
 
