@@ -159,3 +159,17 @@ def test_remark3_coordinates_allow_for_the_certified_points_imprecision():
     assert claim.status == VERIFIED, claim.detail
     assert max(claim.worst["rms_at_zero_lines"]) > 1e-6 * claim.worst["reference"]   # the allowance is needed
     assert max(claim.worst["rms_allowed_at_zero_lines"]) < 1e-4
+
+
+def test_remark3_coordinates_with_no_zero_column_is_verified_vacuously():
+    """Every latent in use (theta_i far above beta eta_dec^2): no column to check, and the check says so."""
+    import numpy as np
+    from theorems.cvae import canonical_pair
+    from theorems.theorem2_cvae_learnable_sigma import THEOREM as T2
+    from verifier.instances import Instance
+    from verifier.verdicts import check_instance
+    X, Y = canonical_pair(np.random.default_rng(0), 6, [1.5, 0.6], [2.0, 0.9], [0.5, 0.2], 3, 2)
+    instance = Instance({"d1": 2}, {"beta": 0.1, "eta_enc": 1.0, "eta_dec": 1.0}, {}, X=X, Y=Y, seed=0)
+    (claim,) = check_instance(T2, instance, claims=["remark3_coordinates"]).claims
+    assert claim.status == VERIFIED, claim.detail
+    assert claim.detail.startswith("0 zero columns")

@@ -636,9 +636,9 @@ def check_vanishing_coordinates(claim: VanishingCoordinates, ev: Evidence) -> li
                                         f"rounding {rho:.1e} on terms of size {float(term_sizes[i][k]):.3g}, and 10 x "
                                         f"its change under one Newton step)", metrics))
         else:
+            bound = f" (rms <= {float(allowed[zero].max()):.1e})" if bool(zero.any()) else ""
             out.append(Outcome(VERIFIED, f"{int(zero.sum())} zero {claim.axis} of {claim.matrix}; each matching "
-                                         f"latent coordinate vanishes on the data (rms <= {float(allowed[zero].max()):.1e})",
-                               metrics))
+                                         f"latent coordinate vanishes on the data{bound}", metrics))
     return out
 
 
