@@ -89,8 +89,7 @@ class Evidence:
         would close the gap. The eigenvalues below the cutoff are the objective's symmetries, which the
         gradient is orthogonal to and along which no invariant moves. 0 when no curvature was measured:
         then nothing is claimed beyond float precision."""
-        g, h = float(self.result.grad_norm[i]), float(self.result.min_curvature[i])
-        return g / h if h > 0 else 0.0
+        return newton_distance(float(self.result.grad_norm[i]), float(self.result.min_curvature[i]))
 
     def alternative(self, basis, size):
         key = basis.name
@@ -100,6 +99,11 @@ class Evidence:
             loss, gradn = claimed_loss_and_grad(alt)
             self._alternatives[key] = (alt, loss, gradn)
         return self._alternatives[key]
+
+
+def newton_distance(grad_norm: float, curvature: float) -> float:
+    """|grad| / curvature: how far a certified point may lie from its exact minimiser (0 without curvature)."""
+    return grad_norm / curvature if curvature > 0 else 0.0
 
 
 def claimed_loss_and_grad(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -252,7 +256,7 @@ def check_relation(claim: MatrixRelation, ev: Evidence) -> list[Outcome]:
     env = ev.batch.env(ev.result.point)
     b = ev.batch
     residual = evaluate(claim.residual, env, b.dims, dtype=b.scale.dtype, device=b.scale.device)
-    terms = MatAdd.make_args(claim.residual) if isinstance(claim.residual, MatAdd) else (claim.residual,)
+    terms = MatAdd.make_args(claim.residual)          # (residual,) when it is not a sum
     out = []
     for i in range(b.size):
         res = float(torch.linalg.matrix_norm(residual[i]))
@@ -586,20 +590,19 @@ def check_vanishing_coordinates(claim: VanishingCoordinates, ev: Evidence) -> li
     b = ev.batch
     env = b.env(ev.result.point)
     moments = evaluate(claim.second_moment, env, b.dims, dtype=b.scale.dtype, device=b.scale.device)
-    terms = MatAdd.make_args(claim.second_moment) if isinstance(claim.second_moment, MatAdd) else (claim.second_moment,)
     term_sizes = sum(torch.diagonal(evaluate(t, env, b.dims, dtype=b.scale.dtype, device=b.scale.device),
-                                    dim1=-2, dim2=-1).abs() for t in terms)
-    rms_all = torch.sqrt(torch.diagonal(moments, dim1=-2, dim2=-1).clamp_min(0))
-    moved_rms = []                      # the rms after one Newton step, computed only if something is in doubt
+                                    dim1=-2, dim2=-1).abs() for t in MatAdd.make_args(claim.second_moment))
+    rms_of = lambda m: torch.sqrt(torch.diagonal(m, dim1=-2, dim2=-1).clamp_min(0))
+    rms_all = rms_of(moments)
+    moved_rms = None                    # the rms after one Newton step, computed only if something is in doubt
 
     def newton_uncertainty(i: int) -> torch.Tensor:
-        # As for RelationAtPrecision: 10 x the change under one Newton step bounds how far the certified
-        # point's imprecision (|grad| / curvature, large in a shallow valley) moves the rms.
-        if not moved_rms:
-            there = evaluate(claim.second_moment, b.env(_newton_step_points(ev)), b.dims, dtype=b.scale.dtype,
-                             device=b.scale.device)
-            moved_rms.append(torch.sqrt(torch.diagonal(there, dim1=-2, dim2=-1).clamp_min(0)))
-        return 10 * (rms_all[i] - moved_rms[0][i]).abs()
+        # As for RelationAtPrecision: NEWTON_STEP_FACTOR x the change under one Newton step bounds how far the
+        # certified point's imprecision (|grad| / curvature, large in a shallow valley) moves the rms.
+        nonlocal moved_rms
+        if moved_rms is None:
+            moved_rms = rms_of(_evaluate_after_newton_step(ev, claim.second_moment))
+        return NEWTON_STEP_FACTOR * (rms_all[i] - moved_rms[i]).abs()
 
     out = []
     for i in range(b.size):
@@ -660,6 +663,15 @@ CHECKERS.update({
 from .spec import RelationAtPrecision   # noqa: E402
 
 
+# How many times its change under one Newton step a quantity at the certified point may be off.
+NEWTON_STEP_FACTOR = 10
+
+
+def _evaluate_after_newton_step(ev: Evidence, expr) -> torch.Tensor:
+    b = ev.batch
+    return evaluate(expr, b.env(_newton_step_points(ev)), b.dims, dtype=b.scale.dtype, device=b.scale.device)
+
+
 def _newton_step_points(ev: Evidence) -> dict[str, torch.Tensor]:
     """The minimiser's point moved by one (pseudo-inverse) Newton step, as model matrices."""
     from .numeric import Derivatives, Parametrisation
@@ -682,15 +694,14 @@ def check_relation_at_precision(claim: RelationAtPrecision, ev: Evidence) -> lis
     if not any(o.status == REFUTED for o in base):
         return base
     b = ev.batch
-    moved = _newton_step_points(ev)
     here = evaluate(claim.residual, b.env(ev.result.point), b.dims, dtype=b.scale.dtype, device=b.scale.device)
-    there = evaluate(claim.residual, b.env(moved), b.dims, dtype=b.scale.dtype, device=b.scale.device)
+    there = _evaluate_after_newton_step(ev, claim.residual)
     out = []
     for i, o in enumerate(base):
         if o.status != REFUTED:
             out.append(o)
             continue
-        uncertainty = 10 * float(torch.linalg.matrix_norm(here[i] - there[i]))
+        uncertainty = NEWTON_STEP_FACTOR * float(torch.linalg.matrix_norm(here[i] - there[i]))
         tol = o.metrics["tolerance"] + uncertainty
         metrics = {**o.metrics, "newton_step_uncertainty": uncertainty, "tolerance": tol}
         res = o.metrics["residual"]

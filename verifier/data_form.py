@@ -244,8 +244,8 @@ def _compare(claim, ev, i: int, res: DataFormResult, j: int, constant: float, wh
     # Each certified point lies within |grad| / curvature of its exact minimiser (Evidence.position_uncertainty);
     # the compared matrices (U1, Sigma) are parameters of both forms, so their spectra move by at most that
     # (Weyl; sqrt(exp(x)) by at most ref/2 per unit of x), as in check_spectrum.
-    g, h = float(res.grad_norm[j]), float(res.min_curvature[j])
-    uncertainty = ev.position_uncertainty(i) + (g / h if h > 0 else 0.0)
+    from .checks import newton_distance
+    uncertainty = ev.position_uncertainty(i) + newton_distance(float(res.grad_norm[j]), float(res.min_curvature[j]))
     worst = 0.0
     for kind, name in claim.compare:
         s_data = _spectrum(kind, whitened[name]).sort(descending=True).values

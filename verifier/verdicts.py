@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
 
-from .hypothesis_pool import without_local_constants
 from .checks import INCONCLUSIVE, REFUTED, SKIPPED, VERIFIED, has_premise
+from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
 from .spec import Claim, Restricted, Theorem
 from .strategies import instance_batches
