@@ -1,6 +1,7 @@
 """Hypothesis profiles and shared fixtures.
 
-``default`` keeps the whole suite within ~10 minutes on 2 CPU cores; ``thorough``
+``default`` keeps the whole suite within ~10 minutes on 2 CPU cores (with the two worker
+processes pyproject's addopts start there); ``thorough``
 runs 20x more examples with no deadline: ``pytest --hypothesis-profile thorough``.
 The ``budget`` fixture scales the instance counts of the verifier's own searches
 with the active profile.

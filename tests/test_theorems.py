@@ -173,3 +173,40 @@ def test_remark3_coordinates_with_no_zero_column_is_verified_vacuously():
     (claim,) = check_instance(T2, instance, claims=["remark3_coordinates"]).claims
     assert claim.status == VERIFIED, claim.detail
     assert claim.detail.startswith("0 zero columns")
+
+
+# theta = 0.3535533905932738 lies 1.7e-17 (in theta^2) above Theorem 4's threshold sqrt(beta) eta_dec = 1/sqrt(8).
+# In float64, max(0, theta^2 - beta eta_dec^2) rounds above 0 while theta > sqrt(beta) eta_dec rounds False.
+THETA_ON_THEOREM4_THRESHOLD = {"latent": {"d1": 1}, "hyper": {"beta": 0.5, "eta_enc": 2.0, "eta_dec": 0.5},
+                               "data": {"D0": 1, "spectrum": [0.3535533905932738]}, "seed": 0}
+
+
+def test_claimed_optimum_on_a_threshold_takes_one_branch_for_every_form():
+    """Found by the thorough profile: omega* was built from one branch of the split (2.6e-9) and lambda* from
+    the other (0), a point not stationary by 8.5e-8 > the tolerance 8.1e-8. Evaluated in extended precision,
+    both lie on the side the exact theta^2 - beta eta_dec^2 = +1.7e-17 picks: stationary to rounding."""
+    from verifier.instances import Instance
+    from verifier.verdicts import check_instance
+    result = check_instance(T4, Instance.from_json(THETA_ON_THEOREM4_THRESHOLD), claims=["optimum"])
+    (claim,) = result.claims
+    assert claim.status == VERIFIED, claim.detail
+    assert claim.worst["claimed_grad_norm"] < 1e-15
+
+
+def test_extended_precision_closed_forms_agree_with_float_ones_away_from_a_split_and_decide_it_on_one():
+    import sympy as sp
+    import torch
+    from verifier.batch import extended_precision_closed_form_values
+    theta, beta, eta_dec, eta_enc = 0.3535533905932738, 0.5, 0.5, 2.0
+    hyper = {"beta": torch.tensor([beta, beta]), "eta_enc": torch.tensor([eta_enc] * 2),
+             "eta_dec": torch.tensor([eta_dec] * 2)}
+    (theta_sym, _), = T4.indexed
+    indexed = {theta_sym: torch.tensor([[theta], [1.3]], dtype=torch.float64)}
+    nan = torch.full((2, 1), float("nan"), dtype=torch.float64)
+    exact = extended_precision_closed_form_values(T4, hyper, indexed, {}, {s: nan for s, _ in T4.closed_forms}, [0, 1])
+    by_name = {str(s): v for s, v in exact.items()}
+    gap = sp.Rational(theta) ** 2 - sp.Rational(beta) * sp.Rational(eta_dec) ** 2      # exactly 1.7e-17 > 0
+    assert gap > 0
+    assert float(by_name["omega"][0, 0]) == pytest.approx(float(sp.sqrt(gap) / 2), rel=1e-15)
+    assert float(by_name["lambda"][0, 0]) == pytest.approx(float(2 * sp.sqrt(gap) / sp.Rational(theta)), rel=1e-15)
+    assert float(by_name["omega"][1, 0]) == pytest.approx((1.3 ** 2 - beta * eta_dec ** 2) ** 0.5 / eta_enc, rel=1e-14)

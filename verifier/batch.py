@@ -6,9 +6,11 @@ never modified.
 """
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 import sympy as sp
 import torch
@@ -23,6 +25,12 @@ from .spec import (
 # Relative perturbation of the per-index inputs used to measure how sensitive the closed
 # forms are at an instance (large next to a case boundary, where sqrt(max(0, .)) is not Lipschitz).
 BOUNDARY_PERTURBATION = 1e-9
+
+# Instances whose closed forms move more than this under BOUNDARY_PERTURBATION have them evaluated with
+# EXTENDED_DIGITS digits (instantiate); below Tolerances.boundary_sensitivity, so every instance the checks
+# treat as at a case boundary is among them.
+EXTENDED_PRECISION_SENSITIVITY = 1e-6
+EXTENDED_DIGITS = 50
 
 # The optional entry of a model's statistics that reports their measured relative rounding (Model).
 STATISTICS_RTOL = "statistics_rtol"
@@ -152,6 +160,46 @@ def closed_form_values(theorem: Theorem, hyper: dict, indexed: dict, dims, dtype
     return out
 
 
+def extended_precision_closed_form_values(theorem: Theorem, hyper: dict, indexed: dict, dims, closed: dict,
+                                           rows) -> dict:
+    """``closed`` with the given instances' rows evaluated with EXTENDED_DIGITS significant digits (mpmath):
+    every input, a float, is taken as the exact binary number it is, so each case split is decided on the
+    inputs as given and every form lands on the same side of it (a tie within 10^-EXTENDED_DIGITS can still
+    go either way, moving a value by ~10^-(EXTENDED_DIGITS/2): far below float64). The values are then
+    rounded once. Undefined (non-real) values are nan, as in float evaluation."""
+    by_name = {str(k): int(v) for k, v in dims.items()}
+    forms = _mpmath_forms(tuple(theorem.closed_forms))
+    out = {sym: v.clone() for sym, v in closed.items()}
+    n = next(iter(indexed.values())).shape[1]
+    with mpmath.workdps(EXTENDED_DIGITS):
+        for b in rows:
+            scalars = {**by_name, **{name: mpmath.mpf(float(v[b])) for name, v in hyper.items()}}
+            for i in range(n):
+                values = {**scalars, **{s.name: mpmath.mpf(float(v[b, i])) for s, v in indexed.items()}}
+                for sym, names, form in forms:
+                    out[sym][b, i] = _real_or_nan(form, [values[name] for name in names])
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _mpmath_forms(closed_forms: tuple) -> list:
+    forms = []
+    for sym, expr in closed_forms:
+        args = sorted(sp.sympify(expr).free_symbols, key=lambda a: a.name)
+        forms.append((sym, [a.name for a in args], sp.lambdify(args, expr, modules="mpmath")))
+    return forms
+
+
+def _real_or_nan(form, args) -> float:
+    try:
+        value = mpmath.mpmathify(form(*args))
+    except (ZeroDivisionError, ValueError, TypeError):     # a pole, or not a number
+        return float("nan")
+    if isinstance(value, mpmath.mpc):
+        return float(value.real) if value.imag == 0 else float("nan")
+    return float(value)
+
+
 def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
                 basis_override: dict | None = None) -> Batch:
     """Build a :class:`Batch` from one group of (instance, statistics, dims) of equal dimensions."""
@@ -169,16 +217,6 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
     if basis_override:
         bases_src.update(basis_override)
     bases = {b.name: t([_basis(src, g[0], g[1], dims) for g in group]) for b, src in bases_src.items()}
-    claimed = build_optimum(theorem, data, bases, closed, dims, dtype, device)
-
-    # Loss scale: the size of the data term, ||Z||_F^2 / eta_dec^2 and the like, plus |L*|.
-    L_claimed = evaluate(theorem.model.objective, {**data, **claimed}, dims, dtype=dtype, device=device)
-    data_norm = sum((data[m.name] ** 2).sum(dim=(-2, -1)) for m in theorem.model.data if m.name != "Sigma")
-    eta = hyper.get("eta_dec", torch.ones_like(L_claimed))
-    # A closed form that is undefined on an instance (nan) is the claims' business, not the scale's:
-    # the minimiser must still start from, and be judged against, the data's own size.
-    scale = L_claimed.abs().nan_to_num(0.0, posinf=0.0) + data_norm / eta**2
-
     # Sensitivity of the closed forms to a relative perturbation of the per-index inputs.
     sens = torch.zeros(len(instances), dtype=dtype, device=device)
     for moved_symbol in indexed:       # one input at a time: moving all of them together can cancel
@@ -196,6 +234,22 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
                                        indexed, dims, dtype, device)
             for sym in closed:
                 sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
+    # Near a case split float64 can round one closed form onto the far side of it and not another
+    # (max(0, theta^2 - beta eta^2) > 0 while theta > sqrt(beta) eta is False): a claimed point made of
+    # two branches, not stationary by ~sqrt(eps). There the forms are evaluated in extended precision.
+    near_split = (sens > EXTENDED_PRECISION_SENSITIVITY).nonzero().flatten().tolist()
+    if near_split:
+        closed = extended_precision_closed_form_values(theorem, hyper, indexed, dims, closed, near_split)
+    claimed = build_optimum(theorem, data, bases, closed, dims, dtype, device)
+
+    # Loss scale: the size of the data term, ||Z||_F^2 / eta_dec^2 and the like, plus |L*|.
+    L_claimed = evaluate(theorem.model.objective, {**data, **claimed}, dims, dtype=dtype, device=device)
+    data_norm = sum((data[m.name] ** 2).sum(dim=(-2, -1)) for m in theorem.model.data if m.name != "Sigma")
+    eta = hyper.get("eta_dec", torch.ones_like(L_claimed))
+    # A closed form that is undefined on an instance (nan) is the claims' business, not the scale's:
+    # the minimiser must still start from, and be judged against, the data's own size.
+    scale = L_claimed.abs().nan_to_num(0.0, posinf=0.0) + data_norm / eta**2
+
     eps = torch.finfo(dtype).eps
     stats_rtol = t([max(float(g[1].get(STATISTICS_RTOL, 0.0)), eps) for g in group])
     return Batch(theorem, instances, dims, data, indexed, closed, claimed, scale, sens, stats_rtol)
