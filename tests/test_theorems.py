@@ -8,7 +8,7 @@ from hypothesis import given
 
 from theorems.theorem1_vae_fixed_sigma import THEOREM as T1
 from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
-from verifier.checks import INCONCLUSIVE, REFUTED, VERIFIED
+from verifier.checks import INCONCLUSIVE, REFUTED, VERIFIED, Tolerances
 from verifier.pipeline import Pipeline
 from verifier.strategies import instance_batches
 from verifier.verdicts import check_theorem
@@ -122,7 +122,10 @@ def test_remark3_coordinates_allow_for_the_statistics_rounding():
     rho = claim.worst["statistics_rtol"]
     assert 1e-13 < rho < 1e-10                     # measured from the whitened samples, not eps
     (rms,), (allowed,) = claim.worst["rms_at_zero_lines"], claim.worst["rms_allowed_at_zero_lines"]
-    assert 1e-6 < rms < allowed < 1e-4
+    # The rms itself is rounding (1.4e-6 on one CPU, 2.3e-6 on another, against a plain floor of 1.9e-6):
+    # what holds everywhere is that the measured rounding widens the bound, and the bound stays small.
+    floor = Tolerances().zero_rtol * claim.worst["reference"]
+    assert rms < allowed < 1e-4 and allowed > floor
 
 
 def test_remark3_coordinates_without_the_cross_terms_is_refuted():
@@ -138,27 +141,63 @@ def test_remark3_coordinates_without_the_cross_terms_is_refuted():
     assert claim.status == REFUTED, claim.detail
 
 
-def test_remark3_coordinates_allow_for_the_certified_points_imprecision():
-    """Found by the report's search: a collapsed coordinate in a shallow valley (curvature 7.5e-4, |grad|
-    4.7e-9) keeps a mean of rms 5.2e-6 at the certified point; one Newton step takes it to ~5e-9."""
+# Found by the report's search: a Theorem 2 instance whose collapsed coordinates lie in a shallow valley
+# (curvature 7.5e-4). On one CPU the minimiser stopped at |grad| 4.7e-9 with a collapsed coordinate's mean
+# at rms 5.2e-6 (refuted before the check admitted the certified point's imprecision); on another it
+# stops at 1.8e-13 with rms 6e-8. The second test below builds such a point on every machine.
+INSTANCE_SHALLOW_REMARK3 = {
+    "latent": {"d1": 3}, "hyper": {"beta": 0.5, "eta_enc": 2.0, "eta_dec": 2.0}, "seed": 0,
+    "data": {"X": [[-1.229186539492376, -1.5024878234843368, -1.0630830959499573],
+                   [-1.1480677530254688, -0.5524322824188274, 1.016877139050386],
+                   [0.8747984062096927, -1.440034105655773, 2.3995556875065533],
+                   [1.287004119481849, 0.7263548987723804, 0.686706787644249],
+                   [1.9110247799753064, -1.2136985714897592, -1.136926163308772],
+                   [-1.3004219066352796, 0.33663213253352275, -0.08503190237419836]],
+             "Y": [[10.963049213394656, 1.007966179076139], [-0.35123803867421477, -16.83442227606277],
+                   [-21.619211650303352, -11.530461237148891], [-10.409207305642392, 5.991134990029171],
+                   [-5.0398741079214755, 19.713465885496195], [12.6728302600948, -7.935210322671814]]}}
+
+
+def test_remark3_coordinates_at_the_found_shallow_instance_are_verified():
     from theorems.theorem2_cvae_learnable_sigma import THEOREM as T2
     from verifier.instances import Instance
     from verifier.verdicts import check_instance
-    instance = Instance.from_json({
-        "latent": {"d1": 3}, "hyper": {"beta": 0.5, "eta_enc": 2.0, "eta_dec": 2.0}, "seed": 0,
-        "data": {"X": [[-1.229186539492376, -1.5024878234843368, -1.0630830959499573],
-                       [-1.1480677530254688, -0.5524322824188274, 1.016877139050386],
-                       [0.8747984062096927, -1.440034105655773, 2.3995556875065533],
-                       [1.287004119481849, 0.7263548987723804, 0.686706787644249],
-                       [1.9110247799753064, -1.2136985714897592, -1.136926163308772],
-                       [-1.3004219066352796, 0.33663213253352275, -0.08503190237419836]],
-                 "Y": [[10.963049213394656, 1.007966179076139], [-0.35123803867421477, -16.83442227606277],
-                       [-21.619211650303352, -11.530461237148891], [-10.409207305642392, 5.991134990029171],
-                       [-5.0398741079214755, 19.713465885496195], [12.6728302600948, -7.935210322671814]]}})
-    (claim,) = check_instance(T2, instance, claims=["remark3_coordinates"]).claims
+    (claim,) = check_instance(T2, Instance.from_json(INSTANCE_SHALLOW_REMARK3), claims=["remark3_coordinates"]).claims
     assert claim.status == VERIFIED, claim.detail
-    assert max(claim.worst["rms_at_zero_lines"]) > 1e-6 * claim.worst["reference"]   # the allowance is needed
+    assert claim.worst["zero_lines"] == 2
     assert max(claim.worst["rms_allowed_at_zero_lines"]) < 1e-4
+
+
+def test_remark3_coordinates_allow_for_the_certified_points_imprecision(monkeypatch):
+    """The found instance's optimum moved along the soft direction that moves a collapsed coordinate's mean
+    most, to 0.9 of the gradient certificate: a certified point whose mean is above the plain floor
+    (zero_rtol x reference), admitted only through 10 x its change under one Newton step."""
+    import torch
+    from shallow_valley import shallow_valley_evidence
+    from theorems.theorem2_cvae_learnable_sigma import THEOREM as T2
+    from verifier import checks
+    from verifier.instances import Instance
+    from verifier.lowering import evaluate
+    claim = T2.claim("remark3_coordinates")
+
+    def collapsed_rms(batch, matrices):      # coordinates 2 and 3 collapse at this instance's optimum
+        moment = evaluate(claim.second_moment, batch.env(matrices), batch.dims, dtype=torch.float64, device="cpu")
+        return float(torch.sqrt(torch.diagonal(moment[0]).clamp_min(0))[1:].max())
+
+    valley = shallow_valley_evidence(T2, Instance.from_json(INSTANCE_SHALLOW_REMARK3), collapsed_rms)
+    assert bool(valley.evidence.result.certified[0]) and valley.grad_norm <= valley.grad_tolerance
+    assert valley.curvature < 1e-3                                    # the found instance's shallow valley
+
+    (outcome,) = checks.check_vanishing_coordinates(claim, valley.evidence)
+    assert outcome.status == VERIFIED, outcome.detail
+    assert outcome.metrics["zero_lines"] == 2
+    floor = checks.Tolerances().zero_rtol * outcome.metrics["reference"]
+    assert max(outcome.metrics["rms_at_zero_lines"]) > floor          # the plain floor would refute it
+    assert "newton_step_uncertainty" in outcome.metrics
+
+    monkeypatch.setattr(checks, "NEWTON_STEP_FACTOR", 0)             # without the allowance: refuted
+    (outcome,) = checks.check_vanishing_coordinates(claim, valley.evidence)
+    assert outcome.status == REFUTED, outcome.detail
 
 
 def test_remark3_coordinates_with_no_zero_column_is_verified_vacuously():

@@ -677,12 +677,7 @@ def _newton_step_points(ev: Evidence) -> dict[str, torch.Tensor]:
     from .numeric import Derivatives, Parametrisation
     b = ev.batch
     param = Parametrisation(b.theorem.model, b.dims)
-    parts = []
-    for name, kind, rows, cols, off, size in param.entries:
-        m = ev.result.point[name]
-        parts.append(torch.log(torch.diagonal(m, dim1=-2, dim2=-1)) if kind == "positive_diagonal"
-                     else m.reshape(m.shape[0], -1))
-    x = torch.cat(parts, dim=-1)
+    x = param.flatten(ev.result.point)
     deriv = Derivatives(b.theorem.model.objective, param, b.dims, b.scale.dtype, b.scale.device, 64)
     _, g, H = deriv(x, b.data, hessian=True)
     step = (torch.linalg.pinv(H, rtol=1e-12, hermitian=True) @ g.unsqueeze(-1)).squeeze(-1)

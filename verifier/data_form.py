@@ -42,7 +42,7 @@ import torch
 from .errors import SpecError
 from .lowering import evaluate
 from .numeric import (
-    STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, hessian_eigenvalues, smallest_curvature,
+    STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, certify,
 )
 
 VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
@@ -124,15 +124,11 @@ def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_
     f_all = torch.where(torch.isfinite(f), f, torch.full_like(f, float("inf"))).reshape(B, R)
     best = f_all.argmin(dim=1)
     pick = torch.arange(B, device=device) * R + best
-    grad_norm = g[pick].norm(dim=-1)
-    eigenvalues = hessian_eigenvalues(H[pick])
-    min_eig = eigenvalues[:, 0]
-    curvature = smallest_curvature(eigenvalues, settings.hessian_rtol * scale)
-    certified = (grad_norm <= settings.grad_rtol * scale) & (min_eig >= -settings.hessian_rtol * scale)
+    cert = certify(g[pick], H[pick], scale, settings)
     worst = (gap / ref).reshape(B, R).argmax(dim=1)
     at = torch.arange(B, device=device) * R + worst
-    return DataFormResult(param.matrices(x[pick]), f_all[torch.arange(B), best], grad_norm, min_eig, curvature,
-                          certified, gap[at], ref[at])
+    return DataFormResult(param.matrices(x[pick]), f_all[torch.arange(B), best], cert.grad_norm,
+                          cert.min_hessian_eig, cert.min_curvature, cert.certified, gap[at], ref[at])
 
 
 def _levenberg_marquardt(deriv, x, env, pscale, settings: MinimiserSettings):

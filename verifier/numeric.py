@@ -81,6 +81,15 @@ class Parametrisation:
             offset += size
         self.size = offset
 
+    def flatten(self, matrices: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The inverse of :meth:`matrices`: model matrices (B, ...) by name as parameter vectors (B, P)."""
+        parts = []
+        for name, kind, rows, cols, off, size in self.entries:
+            m = matrices[name]
+            parts.append(torch.log(torch.diagonal(m, dim1=-2, dim2=-1)) if kind == "positive_diagonal"
+                         else m.reshape(m.shape[0], -1))
+        return torch.cat(parts, dim=-1)
+
     def matrices(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = {}
         for name, kind, rows, cols, off, size in self.entries:
@@ -187,9 +196,28 @@ def hessian_eigenvalues(H: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def smallest_eigenvalues(H: torch.Tensor) -> torch.Tensor:
-    """Smallest eigenvalue of each symmetric matrix of a batch (nan where it could not be computed)."""
-    return hessian_eigenvalues(H)[:, 0]
+@dataclass
+class Certificate:
+    """What a point is certified as, per problem: measured at the point, never assumed."""
+    grad_norm: torch.Tensor          # (B,)
+    min_hessian_eig: torch.Tensor    # (B,), nan where not computed
+    min_curvature: torch.Tensor      # (B,), as MinimiserResult.min_curvature
+    certified: torch.Tensor          # (B,) bool
+
+
+def certify(grad: torch.Tensor, hessian: torch.Tensor, scale: torch.Tensor, settings: MinimiserSettings) -> Certificate:
+    """The gradient certificate at points with gradients (B, P) and Hessians (B, P, P), and the Hessian's
+    where P <= settings.hessian_max_params -- both relative to each problem's loss scale (B,)."""
+    grad_norm = grad.norm(dim=-1)
+    certified = grad_norm <= settings.grad_rtol * scale
+    min_eig = torch.full_like(grad_norm, float("nan"))
+    curvature = min_eig.clone()
+    if grad.shape[-1] <= settings.hessian_max_params:
+        eigenvalues = hessian_eigenvalues(hessian)
+        min_eig = eigenvalues[:, 0]
+        certified = certified & (min_eig >= -settings.hessian_rtol * scale)
+        curvature = smallest_curvature(eigenvalues, settings.hessian_rtol * scale)
+    return Certificate(grad_norm, min_eig, curvature, certified)
 
 
 def smallest_curvature(eigenvalues: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
@@ -273,17 +301,9 @@ def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, lo
     f_all = torch.where(torch.isfinite(f), f, torch.full_like(f, float("inf"))).reshape(B, R)
     best = f_all.argmin(dim=1)
     pick = torch.arange(B, device=device) * R + best
-    xb, gb, Hb = x[pick], g[pick], H[pick]
-    grad_norm = gb.norm(dim=-1)
-    certified = grad_norm <= settings.grad_rtol * scale
-    min_eig = torch.full((B,), float("nan"), dtype=dtype, device=device)
-    curvature = min_eig.clone()
-    if param.size <= settings.hessian_max_params:
-        eigenvalues = hessian_eigenvalues(Hb)
-        min_eig = eigenvalues[:, 0]
-        certified = certified & (min_eig >= -settings.hessian_rtol * scale)
-        curvature = smallest_curvature(eigenvalues, settings.hessian_rtol * scale)
-    return MinimiserResult(point=param.matrices(xb), loss=f_all[torch.arange(B), best], grad_norm=grad_norm,
-                           min_hessian_eig=min_eig, min_curvature=curvature, certified=certified,
+    cert = certify(g[pick], H[pick], scale, settings)
+    return MinimiserResult(point=param.matrices(x[pick]), loss=f_all[torch.arange(B), best],
+                           grad_norm=cert.grad_norm, min_hessian_eig=cert.min_hessian_eig,
+                           min_curvature=cert.min_curvature, certified=cert.certified,
                            restart_losses=f_all, iterations=it, iterations_per_instance=ran[pick],
                            tolerance_reached_at=reached[pick])
