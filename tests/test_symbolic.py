@@ -214,3 +214,20 @@ def test_printed_lambda_is_undefined_at_theta_zero():
     refuted = [f for f in findings if f.status == REFUTED]
     assert [f.branch for f in refuted] == ["theta = 0 (edge of the domain)"]
     assert "nan" in refuted[0].evidence
+
+
+def test_groebner_budget_counts_cpu_time_not_waiting():
+    """A face's budget is this process's CPU time: a wait (a loaded machine's, here a sleep) spends none of it,
+    work spends it and is cut off."""
+    from verifier.symbolic import _FaceTimeout, _with_budget
+    assert _with_budget(0.2, lambda: time.sleep(0.5) or "done") == "done"
+
+    def spin():
+        start = time.process_time()
+        while time.process_time() - start < 10:
+            pass
+        return "not cut off"
+    started = time.process_time()
+    with pytest.raises(_FaceTimeout):
+        _with_budget(0.2, spin)
+    assert time.process_time() - started < 5
