@@ -7,7 +7,7 @@ records the seed, the instance index and the instance itself (JSON), so
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize, minimize_scalar
+from scipy.optimize import minimize_scalar
 
 from .step import StepResult
 

@@ -6,11 +6,10 @@ depend on Sigma_i.  The per-sample objective is (1/N) sum_i (...), as printed.
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from .step import ProofStep
 from ._hvae import SYM1, NUM1, flat, k_, lossF, d1, d2
-from ._numeric import identity_check, inequality_check, rand_scalars
+from ._numeric import identity_check, inequality_check
 from ._symbolic import eye, gradient_check, inv, logdet, tr
 from ._vae import rand_spd
 from .e_theorem2 import cvae_instance, loss5

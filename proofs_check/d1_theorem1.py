@@ -10,7 +10,7 @@ import torch
 
 from .step import ProofStep, StepResult
 from ._elbo import reduction_check
-from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, rand_orth, scalar_min_1d
+from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, scalar_min_1d
 from ._symbolic import eye, gradient_check, inv
 from ._vae import lbfgs_min, loss10, loss11, svd_instance, v13, vae_instance
 

@@ -12,7 +12,7 @@ import torch
 
 from .step import ProofStep, StepResult
 from ._elbo import cvae_terms, reduction_check, whiten
-from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, rand_orth, rand_scalars, scalar_min_1d
+from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, rand_orth, rand_scalars
 from ._symbolic import eye, fro2, gradient_check, inv, logdet, sym_identity_check, tr
 from ._vae import lbfgs_min, rand_spd
 

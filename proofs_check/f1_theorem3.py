@@ -12,7 +12,7 @@ from .step import ProofStep, StepResult
 from ._elbo import reduction_check
 from ._hvae import (Binv, NUM1, SYM1, crit, d0, d1, d2, flat, hvae_instance, k_, loss42, lossF, lossF1, pair_min_check,
                     shared_P, u49, w47)
-from ._numeric import diag_rect, identity_check, inequality_check, jsonable, rand_orth, rand_scalars
+from ._numeric import identity_check, inequality_check, jsonable, rand_orth, rand_scalars
 from ._symbolic import eye, gradient_check, inv, sym_identity_check
 
 P = "F.1"
@@ -85,8 +85,7 @@ def _sym54(s):
 def _sym58(s):
     lam = sp.Symbol("lambda", positive=True)
     t = lam ** 2 + s["sigma1"] ** 2
-    k = s["c"] ** 2 * s["beta2"] / s["beta1"]
-    wk = s["c"] ** 2 / s["ed"] ** 2 * t                      # omega^2 + k on the curve (54)
+    wk = s["c"] ** 2 / s["ed"] ** 2 * t                      # omega^2 + c^2 beta2/beta1 on the curve (54)
     th = sp.Symbol("theta", positive=True)
     g = s["sigma1"] ** 2 * th ** 2 / t + s["c"] ** 2 * s["beta2"] * t / wk + s["beta2"] * s["ed"] ** 2 * sp.log(wk)
     g58 = s["sigma1"] ** 2 * th ** 2 / t + s["beta2"] * s["ed"] ** 2 * sp.log(t) + s["beta2"] * s["ed"] ** 2 - s["beta2"] * s["ed"] ** 2 * sp.log(s["ee"] ** 2)
@@ -94,7 +93,6 @@ def _sym58(s):
 
 
 def _sym57(s):
-    th = sp.Symbol("theta", positive=True)
     u = sp.Symbol("u", positive=True)
     thv = sp.sqrt(s["beta1"]) * s["sigma1"] + u             # case theta >= sqrt(beta1) sigma1
     t = sp.Symbol("t", positive=True)

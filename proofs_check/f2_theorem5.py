@@ -11,8 +11,8 @@ import dataclasses
 import numpy as np
 import sympy as sp
 
-from .step import ProofStep, StepResult
-from ._hvae import (Binv, NUM2, SYM2, crit, d0, d1, d2, flat, k_, lossF, lossF2, pair_min_check, shared_P, u49, w47)
+from .step import ProofStep
+from ._hvae import (Binv, NUM2, SYM2, crit, d1, flat, k_, lossF, lossF2, pair_min_check, shared_P, w47)
 from ._numeric import identity_check, inequality_check, rand_scalars
 from ._symbolic import eye, gradient_check, sym_identity_check
 from . import f1_theorem3 as F1

@@ -7,7 +7,6 @@ property scales one hyperparameter of a drawn instance and compares the two coun
 """
 import dataclasses
 
-import numpy as np
 import torch
 from hypothesis import assume, strategies as st
 

@@ -3,10 +3,9 @@ import dataclasses
 
 import pytest
 import sympy as sp
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
-from theorems.linear_vae import beta, c, lam, omega, sigma_p, theta
+from theorems.linear_vae import beta, c, omega, sigma_p, theta
 from verifier.certificates import certify, nuclear_norm_certificate, per_index_certificate
 from verifier.checks import INCONCLUSIVE, REFUTED, VERIFIED
 from verifier.errors import UsageError

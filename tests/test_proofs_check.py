@@ -133,7 +133,6 @@ def test_flipped_sign_in_substitution_e():
 
 def test_flipped_sign_in_scalar_f2():
     from proofs_check.f2_theorem5 import thm5
-    s = step("F.2", "Theorem 5")
     # omega* with + instead of - under the root
     def bad(I):
         lam, om = thm5(I)
@@ -146,7 +145,6 @@ def test_dropped_factor_d2():
 
 
 def test_dropped_factor_f1_gradient():
-    from proofs_check._symbolic import eye
     corrupt("F.1", "(43)", lambda M, s: M["U1"].T @ (M["U1"] @ M["V1"] - M["Z"])
             + (M["U2"] @ M["W2"] - eye_like(M["U2"])).T @ (M["U2"] @ M["W2"] - eye_like(M["U2"])) @ M["V1"]
             + s["beta2"] * s["c"] ** 2 * M["W2"].T @ M["W2"] @ M["V1"])

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import types
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pytest

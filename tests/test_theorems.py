@@ -8,7 +8,7 @@ from hypothesis import given
 
 from theorems.theorem1_vae_fixed_sigma import THEOREM as T1
 from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
-from verifier.checks import INCONCLUSIVE, REFUTED, VERIFIED, Tolerances
+from verifier.checks import REFUTED, VERIFIED, Tolerances
 from verifier.pipeline import Pipeline
 from verifier.strategies import instance_batches
 from verifier.verdicts import check_theorem

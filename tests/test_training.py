@@ -13,7 +13,6 @@ from verifier.cli import main
 from verifier.errors import InstanceError, UsageError
 from verifier.instances import Instance
 from verifier.loader import load_spec
-from verifier.lowering import evaluate
 from verifier.training import data, experiments, measures, predict
 from verifier.training.models import LinearCVAE, LinearMHVAE, LinearVAE
 from verifier.training.train import TrainSettings, train

@@ -78,7 +78,7 @@ import sympy as sp
 import torch
 
 from theorems import mhvae3 as m3
-from theorems.variant_mhvae3_remark1 import certified_minima, tally, unbounded_path, inactive_z3_loss
+from theorems.variant_mhvae3_remark1 import certified_minima, tally, unbounded_path
 from verifier.instances import Instance
 from verifier.lowering import evaluate
 

@@ -1,6 +1,5 @@
 """The variants beyond the paper: the fixed-Sigma CVAE, the MHVAE with both Sigmas learnable, the report section."""
 import json
-import math
 
 import numpy as np
 import pytest

@@ -13,7 +13,7 @@ from theorems.linear_vae import (
 from verifier.spec import (
     DataFormAgreement,
     AllDistinct, AllEqual, AlternativeOptimum, ClosedFormSpectrum, GlobalMinimum, Implication,
-    LeftSingularVectors, MatrixRelation, Optimum, PartialRank, RandomOrthogonalBasis, RankCount,
+    LeftSingularVectors, MatrixRelation, Optimum, PartialRank, RankCount,
     Reduction, RightSingularVectors, SingularValues, SortedVector, SortingBasis, Theorem, ZeroLines,
 )
 

@@ -17,9 +17,9 @@ Read with care:
 import sympy as sp
 from sympy import Identity, Inverse, MatrixSymbol
 
-from theorems.linear_vae import D0, R, S, Z, c, d0, eta_dec, eta_enc, lam, omega, theta
+from theorems.linear_vae import R, S, Z, c, d0, eta_dec, eta_enc, lam, omega, theta
 from theorems.mhvae import (
-    SIGMA1_SPLIT_THEOREM3, Sigma2, U1, U2, V1, W2, beta1, beta2, d1, d2, mhvae, sigma1,
+    Sigma2, U1, U2, V1, W2, beta1, beta2, d1, d2, mhvae, sigma1,
 )
 from verifier.spec import (
     ScaledMatrixRelation,

@@ -8,9 +8,8 @@ proof's (66) has c^2 (beta2/beta1) I; the optimum is assembled from (66), the pr
 as a claim beside its erratum.
 """
 import sympy as sp
-from sympy import Identity, Inverse
 
-from theorems.linear_vae import R, S, Z, c, eta_dec, eta_enc, lam, omega, theta
+from theorems.linear_vae import R, S, Z, c, lam, omega, theta
 from theorems.mhvae import U1, U2, V1, W2, beta1, beta2, d1, d2, mhvae, sigma1, sigma2
 from theorems.theorem3_mhvae_fixed_sigma1 import Lambda, Omega, P, Q, U1_star, W2_of, lambda_c
 from verifier.spec import (

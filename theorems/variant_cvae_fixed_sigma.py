@@ -33,14 +33,14 @@ from sympy import Identity, Inverse, MatrixSymbol
 
 from theorems import cvae
 from theorems.cvae import D, E_EXPR, MEAN_SECOND_MOMENT, Sigma, T2, U1, V1, V2, Z, d1, d2
-from theorems.linear_vae import beta, c, eta_dec, eta_enc, omega, sigma_p, theta
+from theorems.linear_vae import beta, c, omega, sigma_p, theta
 from theorems.theorem2_cvae_learnable_sigma import lambda2
 from verifier.data_form import DataForm
 from verifier.instances import Instance
 from verifier.spec import (
     AllDistinct, AllEqual, AlternativeOptimum, ClosedFormSpectrum, DataFormAgreement, FixedVector,
     GlobalMinimum, Implication, LeftSingularVectors, MatrixRelation, OnData, Optimum, PartialRank,
-    RandomOrthogonalBasis, RankCount, Reduction, RelationAtPrecision, SingularValues, SortedVector,
+    RankCount, Reduction, RelationAtPrecision, SingularValues, SortedVector,
     SortingBasis, Theorem, VanishingCoordinates, Variable, ZeroLines,
 )
 from verifier.strategies import _vectors as draw_vectors   # the engine's sigma shapes: distinct/isotropic/repeated

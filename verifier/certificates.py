@@ -46,7 +46,6 @@ from dataclasses import asdict, dataclass
 
 import cvxpy as cp
 import numpy as np
-import torch
 
 from .batch import group_by_dims, instantiate
 from .checks import INCONCLUSIVE, REFUTED, VERIFIED, claimed_loss_and_grad

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import InstanceError, SpecError, UsageError, VerifierError
+from .errors import InstanceError, UsageError, VerifierError
 from .instances import Instance
 from .numeric import MinimiserSettings
 from .pipeline import PipelineSettings, resolve_device

@@ -11,8 +11,8 @@ mutant is a new object made with :meth:`Theorem.replace_closed_form` and friends
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol

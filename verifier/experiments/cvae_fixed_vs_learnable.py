@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import torch
 
 from theorems.cvae import canonical_pair
 from theorems.theorem2_cvae_learnable_sigma import THEOREM as LEARNABLE

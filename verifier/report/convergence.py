@@ -15,7 +15,7 @@ import torch
 
 from ..baseline import adam_baseline, spectrum_distance
 from ..batch import group_by_dims, instantiate
-from ..loader import load_spec, registry
+from ..loader import load_spec
 from ..numeric import MinimiserSettings
 from ..pipeline import Pipeline, PipelineSettings
 from . import plots

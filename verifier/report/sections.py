@@ -10,9 +10,12 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import SpecError, UsageError
+
+if TYPE_CHECKING:                  # matplotlib is imported by the providers that draw, not here
+    import matplotlib.figure
 
 PROFILES = ("quick", "thorough")
 _FIGURE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
