@@ -4,17 +4,32 @@
 processes pyproject's addopts start there); ``thorough``
 runs 20x more examples with no deadline: ``pytest --hypothesis-profile thorough``.
 The ``budget`` fixture scales the instance counts of the verifier's own searches
-with the active profile.
+with the active profile. Every test's draws are independent of what the worker imported before it.
 """
 import os
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from verifier.hypothesis_pool import without_local_constants
+
 settings.register_profile("default", max_examples=10, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _draws_independent_of_imports(request):
+    """Every test draws as if nothing else had been imported (verifier/hypothesis_pool.py): Hypothesis mixes
+    the literal constants of every imported local module into its draws, and which modules a worker holds
+    depends on the tests pytest-xdist happened to give it before. A test marked ``local_constants`` keeps
+    Hypothesis's pool (the tests of the verifier's own emptying need it)."""
+    if request.node.get_closest_marker("local_constants"):
+        yield
+        return
+    with without_local_constants():
+        yield
 
 
 @pytest.fixture

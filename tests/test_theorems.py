@@ -57,27 +57,60 @@ def test_same_seed_same_verdicts():
     assert a == b
 
 
+def _import_unrelated_constants(tmp_path, monkeypatch, name):
+    """Import a new local module full of literal constants (Hypothesis's pool takes them in)."""
+    import importlib
+    import sys
+    (tmp_path / f"{name}.py").write_text(
+        "VALUES = [" + ", ".join(f"{0.37 * k + 0.011:.6f}" for k in range(400)) + "]\n"
+        "NAMES = [" + ", ".join(f"'n{k}'" for k in range(100)) + "]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module(name)
+    sys.modules.pop(name)
+    monkeypatch.setitem(sys.modules, name, module)            # so that it is removed again after the test
+
+
+def _draws_of_a_property() -> list:
+    from hypothesis import settings, strategies as st
+    drawn = []
+
+    @settings(max_examples=60, derandomize=True, database=None)
+    @given(st.floats(0.01, 150.0))
+    def prop(x):
+        drawn.append(x)
+    prop()
+    return drawn
+
+
+@pytest.mark.local_constants
+def test_hypothesis_pool_would_change_a_propertys_draws(tmp_path, monkeypatch):
+    """Why tests/conftest.py empties the pool for every test: with it, an import changes what a property draws."""
+    from verifier.hypothesis_pool import _HAS_POOL
+    if not _HAS_POOL:
+        pytest.skip("this Hypothesis has no pool of local constants")
+    before = _draws_of_a_property()
+    _import_unrelated_constants(tmp_path, monkeypatch, "unrelated_constants_pool")
+    assert _draws_of_a_property() != before
+
+
+def test_a_propertys_draws_do_not_depend_on_what_was_imported(tmp_path, monkeypatch):
+    before = _draws_of_a_property()
+    _import_unrelated_constants(tmp_path, monkeypatch, "unrelated_constants_fixture")
+    assert _draws_of_a_property() == before
+
+
+@pytest.mark.local_constants     # the verifier empties the pool itself, whatever the caller does
 def test_same_seed_same_draws_after_an_unrelated_import(tmp_path, monkeypatch):
     """Hypothesis mixes constants of every imported local module into its draws; the verifier's searches
     must not change when the process imports something new (verifier/hypothesis_pool.py)."""
-    import importlib
-    import sys
-
     def run():
         out = check_theorem(T1, instances=16, seed=5, claims=["remark2", "omega"], symbolic=False).to_json()
         out.pop("elapsed_s")
         return out
 
     before = run()
-    (tmp_path / "unrelated_constants.py").write_text(
-        "VALUES = [" + ", ".join(f"{0.37 * k + 0.011:.6f}" for k in range(400)) + "]\n"
-        "NAMES = [" + ", ".join(f"'n{k}'" for k in range(100)) + "]\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.import_module("unrelated_constants")
-    try:
-        assert run() == before
-    finally:
-        sys.modules.pop("unrelated_constants", None)
+    _import_unrelated_constants(tmp_path, monkeypatch, "unrelated_constants")
+    assert run() == before
 
 
 def test_a_relation_whose_terms_all_vanish_holds_as_zero_equals_zero():
