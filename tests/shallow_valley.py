@@ -14,7 +14,9 @@ import torch
 
 from verifier.batch import group_by_dims, instantiate
 from verifier.checks import Evidence, Tolerances, claimed_loss_and_grad
-from verifier.numeric import Derivatives, MinimiserResult, MinimiserSettings, Parametrisation, certify
+from verifier.numeric import (
+    Derivatives, MinimiserResult, MinimiserSettings, Parametrisation, certify_points,
+)
 
 # Directions whose curvature is within this factor of the softest one (above the null cutoff) are candidates.
 SOFT_FACTOR = 10
@@ -60,7 +62,7 @@ def shallow_valley_evidence(theorem, instance, moved, fraction: float = 0.9) -> 
         candidates.append((moved(batch, param.matrices(point)), curvature, distance, point))
     _, curvature, distance, point = max(candidates, key=lambda c: c[0])
     loss, grad, H_point = deriv(point, batch.data, hessian=True)
-    cert = certify(grad, H_point, batch.scale, settings)
+    cert = certify_points(grad, H_point, batch.scale, settings)
     result = MinimiserResult(point=param.matrices(point), loss=loss, grad_norm=cert.grad_norm,
                              min_hessian_eig=cert.min_hessian_eig, min_curvature=cert.min_curvature,
                              certified=cert.certified, restart_losses=loss[:, None], iterations=0)

@@ -42,7 +42,7 @@ import torch
 from .errors import SpecError
 from .lowering import evaluate
 from .numeric import (
-    STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, certify,
+    STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, certify_points,
 )
 
 VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
@@ -124,7 +124,7 @@ def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_
     f_all = torch.where(torch.isfinite(f), f, torch.full_like(f, float("inf"))).reshape(B, R)
     best = f_all.argmin(dim=1)
     pick = torch.arange(B, device=device) * R + best
-    cert = certify(g[pick], H[pick], scale, settings)
+    cert = certify_points(g[pick], H[pick], scale, settings)
     worst = (gap / ref).reshape(B, R).argmax(dim=1)
     at = torch.arange(B, device=device) * R + worst
     return DataFormResult(param.matrices(x[pick]), f_all[torch.arange(B), best], cert.grad_norm,

@@ -197,7 +197,7 @@ def hessian_eigenvalues(H: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class Certificate:
+class PointCertificate:
     """What a point is certified as, per problem: measured at the point, never assumed."""
     grad_norm: torch.Tensor          # (B,)
     min_hessian_eig: torch.Tensor    # (B,), nan where not computed
@@ -205,7 +205,8 @@ class Certificate:
     certified: torch.Tensor          # (B,) bool
 
 
-def certify(grad: torch.Tensor, hessian: torch.Tensor, scale: torch.Tensor, settings: MinimiserSettings) -> Certificate:
+def certify_points(grad: torch.Tensor, hessian: torch.Tensor, scale: torch.Tensor,
+                   settings: MinimiserSettings) -> PointCertificate:
     """The gradient certificate at points with gradients (B, P) and Hessians (B, P, P), and the Hessian's
     where P <= settings.hessian_max_params -- both relative to each problem's loss scale (B,)."""
     grad_norm = grad.norm(dim=-1)
@@ -217,7 +218,7 @@ def certify(grad: torch.Tensor, hessian: torch.Tensor, scale: torch.Tensor, sett
         min_eig = eigenvalues[:, 0]
         certified = certified & (min_eig >= -settings.hessian_rtol * scale)
         curvature = smallest_curvature(eigenvalues, settings.hessian_rtol * scale)
-    return Certificate(grad_norm, min_eig, curvature, certified)
+    return PointCertificate(grad_norm, min_eig, curvature, certified)
 
 
 def smallest_curvature(eigenvalues: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
@@ -301,7 +302,7 @@ def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, lo
     f_all = torch.where(torch.isfinite(f), f, torch.full_like(f, float("inf"))).reshape(B, R)
     best = f_all.argmin(dim=1)
     pick = torch.arange(B, device=device) * R + best
-    cert = certify(g[pick], H[pick], scale, settings)
+    cert = certify_points(g[pick], H[pick], scale, settings)
     return MinimiserResult(point=param.matrices(x[pick]), loss=f_all[torch.arange(B), best],
                            grad_norm=cert.grad_norm, min_hessian_eig=cert.min_hessian_eig,
                            min_curvature=cert.min_curvature, certified=cert.certified,
