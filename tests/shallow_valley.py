@@ -31,6 +31,34 @@ class ShallowValley:
     grad_tolerance: float      # what the certificate admits
 
 
+def _instantiated(theorem, instance):
+    settings = MinimiserSettings()
+    (group,) = group_by_dims(theorem, [instance])
+    batch = instantiate(theorem, group)
+    param = Parametrisation(theorem.model, batch.dims)
+    deriv = Derivatives(theorem.model.objective, param, batch.dims, batch.scale.dtype, batch.scale.device,
+                        settings.hessian_block)
+    return settings, group, batch, param, deriv
+
+
+def _evidence_at(x, settings, group, batch, param, deriv) -> tuple[Evidence, float]:
+    """Evidence with the parameter vector x (1, P) as the minimiser's certified point, and |grad| there."""
+    loss, grad, H = deriv(x, batch.data, hessian=True)
+    cert = certify_points(grad, H, batch.scale, settings)
+    result = MinimiserResult(point=param.matrices(x), loss=loss, grad_norm=cert.grad_norm,
+                             min_hessian_eig=cert.min_hessian_eig, min_curvature=cert.min_curvature,
+                             certified=cert.certified, restart_losses=loss[:, None], iterations=0)
+    claimed_loss, claimed_grad = claimed_loss_and_grad(batch)
+    return Evidence(batch, result, group, Tolerances(), claimed_loss, claimed_grad), float(cert.grad_norm[0])
+
+
+def optimum_evidence(theorem, instance) -> Evidence:
+    """Evidence whose certified point is the claimed optimum itself."""
+    setup = _instantiated(theorem, instance)
+    settings, group, batch, param, deriv = setup
+    return _evidence_at(param.flatten(batch.claimed), *setup)[0]
+
+
 def shallow_valley_evidence(theorem, instance, moved, fraction: float = 0.9) -> ShallowValley:
     """Evidence for ``instance`` whose certified point is the claimed optimum moved along the soft direction
     that changes ``moved(batch, matrices) -> float`` most, by ``fraction`` of what the certificate admits.
@@ -39,12 +67,8 @@ def shallow_valley_evidence(theorem, instance, moved, fraction: float = 0.9) -> 
     there; ``batch.env(matrices)`` evaluates the spec's expressions). The Hessian's soft
     eigenspace can be degenerate, so the candidates' basis within it is the machine's: a test's margins
     must hold for any rotation of a degenerate pair (a factor of sqrt(2) on what the best one moves)."""
-    settings = MinimiserSettings()
-    (group,) = group_by_dims(theorem, [instance])
-    batch = instantiate(theorem, group)
-    param = Parametrisation(theorem.model, batch.dims)
-    deriv = Derivatives(theorem.model.objective, param, batch.dims, batch.scale.dtype, batch.scale.device,
-                        settings.hessian_block)
+    setup = _instantiated(theorem, instance)
+    settings, group, batch, param, deriv = setup
     x = param.flatten(batch.claimed)
     _, _, H = deriv(x, batch.data, hessian=True)
     eigenvalues, vectors = torch.linalg.eigh(H[0])
@@ -61,11 +85,5 @@ def shallow_valley_evidence(theorem, instance, moved, fraction: float = 0.9) -> 
         point = x + distance * vectors[:, k]
         candidates.append((moved(batch, param.matrices(point)), curvature, distance, point))
     _, curvature, distance, point = max(candidates, key=lambda c: c[0])
-    loss, grad, H_point = deriv(point, batch.data, hessian=True)
-    cert = certify_points(grad, H_point, batch.scale, settings)
-    result = MinimiserResult(point=param.matrices(point), loss=loss, grad_norm=cert.grad_norm,
-                             min_hessian_eig=cert.min_hessian_eig, min_curvature=cert.min_curvature,
-                             certified=cert.certified, restart_losses=loss[:, None], iterations=0)
-    claimed_loss, claimed_grad = claimed_loss_and_grad(batch)
-    evidence = Evidence(batch, result, group, Tolerances(), claimed_loss, claimed_grad)
-    return ShallowValley(evidence, curvature, distance, float(cert.grad_norm[0]), grad_tolerance)
+    evidence, grad_norm = _evidence_at(point, *setup)
+    return ShallowValley(evidence, curvature, distance, grad_norm, grad_tolerance)

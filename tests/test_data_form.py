@@ -147,3 +147,73 @@ def test_complete_collapse_spectrum_within_the_certified_points_uncertainty(monk
     monkeypatch.setattr(checks, "newton_distance", lambda grad_norm, curvature: 0.0)   # no allowance: refuted
     (o,) = check_data_form(claim, valley.evidence)
     assert o.status == REFUTED, o.detail
+
+
+# Found by the thorough profile: X with a direction of variance 9e-10 (its smallest singular value / sqrt(N)
+# is 3e-5) and every index collapsed. Along that direction the data form's curvature (1.9e-9) is below the
+# null cutoff, so |grad| / curvature did not bound the data-form minimiser there, and the whitening
+# (x 3e-5 back to V) left V a singular value of 1.3e-9 where the matrix form has 0 (tolerance 1.1e-9).
+X_FLAT_DIRECTION = [
+    [-0.038218862624535666, 0.015174486523837455, -0.2612398800326951, -0.13441325760213887, 0.15851242833460988],
+    [-0.05718844382868889, 0.24215141597736287, -0.2418068824777229, 0.15228462254328567, 0.1819724557955892],
+    [-0.033867611455411485, 0.14438064895657654, -0.3620108031459647, -0.07182778592077643, 0.2905986114158008],
+    [0.08872685819283872, 0.3790075517369475, 0.5291466602037137, 0.2517003523297546, 0.30253985476448425],
+    [-0.14251122756859785, 0.0061302089904595, -0.24991215219216623, -0.02378758195674034, -0.0228891142117602]]
+
+
+def _flat_direction_instance():
+    return Instance.from_json({"latent": {"d1": 1}, "hyper": {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0},
+                               "vectors": {}, "data": {"X": X_FLAT_DIRECTION}, "seed": 0})
+
+
+def test_flat_data_direction_data_form_is_verified():
+    o = _outcome(THEOREM4, _flat_direction_instance())
+    assert o.status == VERIFIED, o.detail
+
+
+def test_data_form_point_off_along_a_flat_data_direction_is_admitted_by_its_newton_step(monkeypatch):
+    """The data form's exact optimum (U = W = 0, Sigma = eta_enc^2) moved along its softest real direction -- the
+    flat data direction -- to 0.9 of the gradient certificate: certified, yet its whitened V is 2e-5 off, far
+    beyond |grad| / curvature; admitted through 10 x its change under one Newton step, refuted without it."""
+    from types import SimpleNamespace
+    from shallow_valley import optimum_evidence
+    from verifier import checks, data_form
+    from verifier.numeric import MinimiserSettings, Parametrisation, certify_points
+
+    instance = _flat_direction_instance()
+    matrix = optimum_evidence(THEOREM4, instance)                  # the matrix form at its exact optimum
+    form = THEOREM4.model.data_form
+    raw = form.raw(instance)
+    data = {k: torch.as_tensor(v)[None] for k, v in raw.items()}
+    data.update({k: torch.tensor([v], dtype=torch.float64) for k, v in instance.hyper.items()})
+    optimum = {"U": matrix.batch.claimed["U"], "Sigma": matrix.batch.claimed["Sigma"],
+               "W": matrix.batch.claimed["V"] @ torch.linalg.pinv(data["PAh"])}
+    param = Parametrisation(SimpleNamespace(variables=form.parameters), matrix.batch.dims)
+    deriv = data_form._DataDerivatives(form, param, matrix.batch.dims, torch.float64, "cpu", 64)
+    x = param.flatten(optimum)
+    _, _, H = deriv(x, data, hessian=True)
+    eigenvalues, vectors = torch.linalg.eigh(H[0])
+    real = (eigenvalues > 1e-12 * eigenvalues.max()).nonzero().flatten()
+    k = int(real[0])                                     # the softest direction that is not a symmetry
+    settings = MinimiserSettings()
+    tol = settings.grad_rtol * float(matrix.batch.scale[0])
+    assert float(eigenvalues[k]) < settings.hessian_rtol * float(matrix.batch.scale[0])   # below the null cutoff
+    moved = x + 0.9 * tol / float(eigenvalues[k]) * vectors[:, k]
+    loss, grad, H_moved = deriv(moved, data, hessian=True)
+    cert = certify_points(grad, H_moved, matrix.batch.scale, settings)
+    assert bool(cert.certified[0])
+    res = data_form.DataFormResult(param.matrices(moved), loss, cert.grad_norm, cert.min_hessian_eig,
+                                   cert.min_curvature, cert.certified, torch.zeros(1), torch.ones(1))
+    point = param.matrices(moved)
+    whitened = {k: v[0] for k, v in form.whiten(data, point).items()}
+    after_step = lambda: {k: v[0] for k, v in data_form.whitened_after_newton_step(
+        form, matrix.batch.dims, data, point).items()}
+    claim = THEOREM4.claim("data_form")
+
+    o = data_form._compare(claim, matrix, 0, res, 0, 0.0, whitened, after_step, checks.Outcome)
+    assert o.status == VERIFIED, o.detail
+    assert o.metrics["spectrum_error_V"] > 1e-6 and "newton_step_change_V" in o.metrics
+
+    monkeypatch.setattr(checks, "NEWTON_STEP_FACTOR", 0)
+    o = data_form._compare(claim, matrix, 0, res, 0, 0.0, whitened, after_step, checks.Outcome)
+    assert o.status == REFUTED, o.detail

@@ -674,14 +674,11 @@ def _evaluate_after_newton_step(ev: Evidence, expr) -> torch.Tensor:
 
 def _newton_step_points(ev: Evidence) -> dict[str, torch.Tensor]:
     """The minimiser's point moved by one (pseudo-inverse) Newton step, as model matrices."""
-    from .numeric import Derivatives, Parametrisation
+    from .numeric import Derivatives, Parametrisation, pseudo_newton_step
     b = ev.batch
     param = Parametrisation(b.theorem.model, b.dims)
-    x = param.flatten(ev.result.point)
     deriv = Derivatives(b.theorem.model.objective, param, b.dims, b.scale.dtype, b.scale.device, 64)
-    _, g, H = deriv(x, b.data, hessian=True)
-    step = (torch.linalg.pinv(H, rtol=1e-12, hermitian=True) @ g.unsqueeze(-1)).squeeze(-1)
-    return param.matrices(x - step)
+    return param.matrices(pseudo_newton_step(deriv, param.flatten(ev.result.point), b.data))
 
 
 def check_relation_at_precision(claim: RelationAtPrecision, ev: Evidence) -> list[Outcome]:

@@ -179,6 +179,14 @@ def intra_op_threads(threads: int | None, device):
             torch.set_num_threads(previous)
 
 
+def pseudo_newton_step(derivatives: Derivatives, x: torch.Tensor, env: dict) -> torch.Tensor:
+    """x (B, P) moved by one Newton step with the Hessian's pseudo-inverse: where each point's exact minimiser
+    lies, to first order. Directions of zero curvature (the objective's symmetries) are left alone; directions
+    of small but real curvature, which |grad| / curvature above a null cutoff does not bound, are not."""
+    _, g, H = derivatives(x, env, hessian=True)
+    return x - (torch.linalg.pinv(H, rtol=1e-12, hermitian=True) @ g.unsqueeze(-1)).squeeze(-1)
+
+
 def hessian_eigenvalues(H: torch.Tensor) -> torch.Tensor:
     """Eigenvalues (ascending) of each symmetric matrix of a batch; nan rows where the matrix is not
     finite or LAPACK does not converge (one bad matrix must not take the batch's certificates with it)."""
