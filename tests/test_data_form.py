@@ -175,10 +175,9 @@ def test_data_form_point_off_along_a_flat_data_direction_is_admitted_by_its_newt
     """The data form's exact optimum (U = W = 0, Sigma = eta_enc^2) moved along its softest real direction -- the
     flat data direction -- to 0.9 of the gradient certificate: certified, yet its whitened V is 2e-5 off, far
     beyond |grad| / curvature; admitted through 10 x its change under one Newton step, refuted without it."""
-    from types import SimpleNamespace
     from shallow_valley import optimum_evidence
     from verifier import checks, data_form
-    from verifier.numeric import MinimiserSettings, Parametrisation, certify_points
+    from verifier.numeric import MinimiserSettings, certify_points
 
     instance = _flat_direction_instance()
     matrix = optimum_evidence(THEOREM4, instance)                  # the matrix form at its exact optimum
@@ -188,8 +187,7 @@ def test_data_form_point_off_along_a_flat_data_direction_is_admitted_by_its_newt
     data.update({k: torch.tensor([v], dtype=torch.float64) for k, v in instance.hyper.items()})
     optimum = {"U": matrix.batch.claimed["U"], "Sigma": matrix.batch.claimed["Sigma"],
                "W": matrix.batch.claimed["V"] @ torch.linalg.pinv(data["PAh"])}
-    param = Parametrisation(SimpleNamespace(variables=form.parameters), matrix.batch.dims)
-    deriv = data_form._DataDerivatives(form, param, matrix.batch.dims, torch.float64, "cpu", 64)
+    param, deriv = data_form.data_form_derivatives(form, matrix.batch.dims, torch.float64, "cpu")
     x = param.flatten(optimum)
     _, _, H = deriv(x, data, hessian=True)
     eigenvalues, vectors = torch.linalg.eigh(H[0])

@@ -674,10 +674,11 @@ def _evaluate_after_newton_step(ev: Evidence, expr) -> torch.Tensor:
 
 def _newton_step_points(ev: Evidence) -> dict[str, torch.Tensor]:
     """The minimiser's point moved by one (pseudo-inverse) Newton step, as model matrices."""
-    from .numeric import Derivatives, Parametrisation, pseudo_newton_step
+    from .numeric import Derivatives, MinimiserSettings, Parametrisation, pseudo_newton_step
     b = ev.batch
     param = Parametrisation(b.theorem.model, b.dims)
-    deriv = Derivatives(b.theorem.model.objective, param, b.dims, b.scale.dtype, b.scale.device, 64)
+    deriv = Derivatives(b.theorem.model.objective, param, b.dims, b.scale.dtype, b.scale.device,
+                        MinimiserSettings().hessian_block)
     return param.matrices(pseudo_newton_step(deriv, param.flatten(ev.result.point), b.data))
 
 

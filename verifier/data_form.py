@@ -31,6 +31,7 @@ its checker.  ``raw`` arrays of one group of instances must share their shapes (
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -84,6 +85,13 @@ class _DataDerivatives(Derivatives):
         return self.form.loss(env, self.param.matrices(x))
 
 
+def data_form_derivatives(form: DataForm, dims: dict, dtype, device,
+                          block: int = MinimiserSettings().hessian_block) -> tuple[Parametrisation, _DataDerivatives]:
+    """The data form's parametrisation (its own variables, not the model's) and its batched derivatives."""
+    param = Parametrisation(SimpleNamespace(variables=form.parameters), dims)
+    return param, _DataDerivatives(form, param, dims, dtype, device, block)
+
+
 def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_data: dict[str, torch.Tensor],
                        scale: torch.Tensor, seeds: list[int], settings: MinimiserSettings = MinimiserSettings(),
                        ) -> DataFormResult:
@@ -95,8 +103,7 @@ def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_
     form: DataForm = model.data_form
     B, R = scale.shape[0], settings.restarts
     dtype, device = scale.dtype, scale.device
-    param = Parametrisation(SimpleNamespace(variables=form.parameters), dims)
-    deriv = _DataDerivatives(form, param, dims, dtype, device, settings.hessian_block)
+    param, deriv = data_form_derivatives(form, dims, dtype, device, settings.hessian_block)
     env = {k: v.repeat_interleave(R, dim=0) for k, v in data.items()}
     menv = {k: v.repeat_interleave(R, dim=0) for k, v in matrix_data.items()}
     pscale = scale.repeat_interleave(R)
@@ -207,23 +214,12 @@ def check_data_form(claim, ev) -> list:
                                  [b.instances[i].seed for i in idx])
         constant = form.constant(data, b.dims)
         whitened = form.whiten(data, res.point)
-        after_step = _Once(lambda: whitened_after_newton_step(form, b.dims, data, res.point))
+        # computed on first use only: the Newton step is needed only where a comparison is in doubt
+        after_step = functools.cache(lambda: whitened_after_newton_step(form, b.dims, data, res.point))
         for j, i in enumerate(idx):
             out[i] = _compare(claim, ev, i, res, j, float(constant[j]), {k: v[j] for k, v in whitened.items()},
                               lambda j=j: {k: v[j] for k, v in after_step().items()}, Outcome)
     return out
-
-
-class _Once:
-    """A value computed on first use only (the Newton step is needed only where a comparison is in doubt)."""
-
-    def __init__(self, compute: Callable):
-        self._compute, self._value = compute, None
-
-    def __call__(self):
-        if self._value is None:
-            self._value = self._compute()
-        return self._value
 
 
 def whitened_after_newton_step(form: DataForm, dims: dict, data: dict, point: dict) -> dict:
@@ -234,9 +230,7 @@ def whitened_after_newton_step(form: DataForm, dims: dict, data: dict, point: di
     lies from its minimiser there -- but the whitening multiplies that direction back up, and the compared
     matrices move with it. The Newton step measures that distance where the curvature is real."""
     any_tensor = next(iter(data.values()))
-    param = Parametrisation(SimpleNamespace(variables=form.parameters), dims)
-    deriv = _DataDerivatives(form, param, dims, any_tensor.dtype, any_tensor.device,
-                             MinimiserSettings().hessian_block)
+    param, deriv = data_form_derivatives(form, dims, any_tensor.dtype, any_tensor.device)
     return form.whiten(data, param.matrices(pseudo_newton_step(deriv, param.flatten(point), data)))
 
 
