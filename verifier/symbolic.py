@@ -45,8 +45,6 @@ import itertools
 import math
 import operator
 import random
-import signal
-import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping
@@ -56,6 +54,7 @@ import sympy as sp
 from sympy.matrices.expressions import Determinant, Inverse, MatrixExpr, MatrixSymbol, ZeroMatrix
 from sympy.polys.polyerrors import BasePolynomialError
 
+from .budget import BudgetExceeded, call_with_budget
 from .errors import SpecError
 
 VERIFIED, REFUTED, INCONCLUSIVE = "VERIFIED", "REFUTED", "INCONCLUSIVE"
@@ -766,31 +765,10 @@ def _critical_points(problem: _Problem, g_here: sp.Expr) -> tuple[list[dict], st
 
 # Budget of one face's Groebner basis: with large rational coefficients (Theorem 5's reduced problem at
 # some sampled parameters) lex bases can take many minutes.  Past the budget the enumeration is
-# incomplete, and the sample is INCONCLUSIVE -- never VERIFIED.  It is counted in this process's CPU time,
-# not wall-clock time, so that a loaded machine (pytest's workers, the report's) decides as an idle one.
+# incomplete, and the sample is INCONCLUSIVE -- never VERIFIED.  It is counted in CPU time, not
+# wall-clock time, so that a loaded machine (pytest's workers, the report's) decides as an idle one, and
+# enforced by the kernel in a worker process (verifier.budget), so that no exception handler can swallow it.
 FACE_CPU_SECONDS = 8
-
-
-class _FaceTimeout(Exception):
-    pass
-
-
-def _with_budget(cpu_seconds: float, fn):
-    """fn() under a budget of this process's CPU time (ITIMER_PROF), when called from the main thread of a
-    platform with interval timers (elsewhere without one)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "ITIMER_PROF"):
-        return fn()
-
-    def expire(signum, frame):
-        raise _FaceTimeout()
-
-    previous = signal.signal(signal.SIGPROF, expire)
-    signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
-    try:
-        return fn()
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
 
 
 def _face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]:
@@ -817,6 +795,16 @@ def _face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]
     return [dict(zip(free, (mpmath.sqrt(v) for v in p))) for p in points], ""
 
 
+def _lex_solutions(equations: list, gens: list) -> tuple[list, str]:
+    """The solutions of a polynomial system from its lex Groebner basis ('' or why there are none listed)."""
+    basis = sp.groebner(equations, *gens, order="lex")
+    if list(basis.exprs) == [1]:
+        return [], ""
+    if not basis.is_zero_dimensional:
+        return [], "the critical set is not finite"
+    return sp.solve_poly_system(list(basis.exprs), *gens), ""
+
+
 def _positive_critical_points(expr: sp.Expr, plain: list) -> tuple[list[tuple], str]:
     """Solutions of grad expr = 0 with every variable real and > 0 (values in order of ``plain``)."""
     equations = []
@@ -829,20 +817,11 @@ def _positive_critical_points(expr: sp.Expr, plain: list) -> tuple[list[tuple], 
         equations.append(numerator)
     y = sp.Dummy("y")
     equations.append(y * sp.Mul(*plain) - 1)
-
-    def solve():
-        basis = sp.groebner(equations, y, *plain, order="lex")
-        if list(basis.exprs) == [1]:
-            return [], ""
-        if not basis.is_zero_dimensional:
-            return [], "the critical set is not finite"
-        return sp.solve_poly_system(list(basis.exprs), y, *plain), ""
-
     try:
-        solutions, why = _with_budget(FACE_CPU_SECONDS, solve)
+        solutions, why = call_with_budget(FACE_CPU_SECONDS, _lex_solutions, equations, [y, *plain])
     except (NotImplementedError, BasePolynomialError) as exc:
         return [], f"sympy cannot solve the critical-point system ({type(exc).__name__}: {exc})"
-    except _FaceTimeout:
+    except BudgetExceeded:
         return [], f"the Groebner basis took more than {FACE_CPU_SECONDS} s of CPU time"
     out = []
     for solution in solutions or []:
