@@ -40,7 +40,7 @@ def test_check_refuted_claim_exits_1_with_replay(capsys, tmp_path):
     code, out, _ = run(capsys, "check", "theorem1", "--claim", "remark2", "--instance", str(path))
     assert code == 1 and "REFUTED" in out
     code, out, _ = run(capsys, "check", "theorem1", "--claim", "remark2_corrected", "--instance", json.dumps(bad))
-    assert code == 3     # the corrected premise does not hold on this instance: nothing to check
+    assert code == 0 and "NOT APPLICABLE" in out   # the corrected premise does not hold here: it says nothing
 
 
 def test_solve_prints_both_sides(capsys):

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from instance_edits import edited
 
 from theorems.theorem1_vae_fixed_sigma import THEOREM as T1
 from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
@@ -14,14 +15,7 @@ GOOD = {"latent": {"d1": 2}, "hyper": {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1
 
 
 def with_(**changes):
-    obj = {k: (dict(v) if isinstance(v, dict) else v) for k, v in GOOD.items()}
-    for path, value in changes.items():
-        head, _, tail = path.partition("__")
-        if tail:
-            obj[head][tail] = value
-        else:
-            obj[head] = value
-    return obj
+    return edited(GOOD, **changes)
 
 
 def test_good_instance_round_trips():
@@ -35,15 +29,15 @@ def test_good_instance_round_trips():
     (with_(hyper__eta_enc=math.nan), "eta_enc=nan"),
     (with_(vectors__sigma=[1.0]), "vector sigma has length 1"),
     (with_(vectors__sigma=[1.0, -2.0]), "vector sigma must be finite and > 0"),
-    (with_(latent__d1=0), "latent dimension d1=0"),
-    (with_(data={"X": [[1.0, math.nan], [0.0, 1.0]]}), "NaN or infinite entry at row 0, column 1"),
-    (with_(data={"X": [[1.0, math.inf]]}), "NaN or infinite"),
+    (with_(latent__d1=0), "latent.d1=0 is out of range"),
+    (with_(data={"X": [[1.0, math.nan], [0.0, 1.0]]}), "data.X[0][1] must be finite"),
+    (with_(data={"X": [[1.0, math.inf]]}), "data.X[0][1] must be finite"),
     (with_(data={"X": []}), "data.X"),
     (with_(data={"X": [[0.0, 0.0], [0.0, 0.0]]}), "all zeros"),
-    (with_(data={"X": [1.0, 2.0]}), "must be a matrix"),
+    (with_(data={"X": [1.0, 2.0]}), "data.X must be a non-empty JSON array of rows"),
     (with_(data={"spectrum": [1.0, 2.0, 3.0, 4.0], "D0": 3}), "it needs 1 to D0=3"),
     (with_(data={"spectrum": [1.0, -1.0], "D0": 3}), "finite and >= 0"),
-    (with_(data={"spectrum": [1.0]}), "needs data.D0"),
+    (with_(data={"spectrum": [1.0]}), "data has no 'D0' field"),
     (with_(data={"X": [[1.0]], "spectrum": [1.0], "D0": 1}), "exactly one of"),
     (with_(hyper={"beta": 1.0, "eta_enc": 1.0}), "missing ['eta_dec']"),
 ])

@@ -123,6 +123,7 @@ def claimed_loss_and_grad(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
 # Lipschitz there: values and relations are not comparable; the loss comparison still is.
 _AT_BOUNDARY = ("an index sits at its case boundary: the optimum is degenerate there, so only the loss "
                 "comparison (claim 'optimum') and the symbolic continuity check apply")
+AT_BOUNDARY = _AT_BOUNDARY   # public: a skip at a case boundary is undecided, unlike one outside a premise
 
 
 def _per_index(b: Batch, expr) -> torch.Tensor:

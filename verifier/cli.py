@@ -16,10 +16,13 @@ from .numeric import MinimiserSettings
 from .pipeline import PipelineSettings, resolve_device
 
 USAGE_ERROR = 2
+MAX_EXAMPLES = 100_000            # instances per claim; a search this large already takes hours
+MAX_INSTANCE_BYTES = 16 * 2**20    # an --instance file; bounded like its data (validation.MAX_SAMPLES rows)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="verifier", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the registered theorems")
 
@@ -51,18 +54,54 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("vae-theorem-verifier")
+    except PackageNotFoundError:     # pragma: no cover - run from a source tree without installing
+        return "(not installed)"
+
+
 def read_instance(arg: str) -> Instance:
+    """An instance from a JSON file or an inline JSON object, read strictly (verifier.validation)."""
     text = arg
     if not arg.lstrip().startswith("{"):
-        path = Path(arg)
-        if not path.is_file():
-            raise UsageError(f"--instance {arg!r}: no such file (give a JSON file or an inline JSON object)")
-        text = path.read_text()
+        text = _read_instance_file(Path(arg))
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InstanceError(f"--instance is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InstanceError("--instance is nested too deeply to be an instance") from None
     return Instance.from_json(obj)
+
+
+def user_instance(theorem, arg: str) -> Instance:
+    """``--instance``: read strictly, checked against the theorem's model and the certifiable range."""
+    return read_instance(arg).validate(theorem.model).check_certifiable()
+
+
+def _reject_constant(token: str):
+    raise InstanceError(f"--instance contains {token}, which is not JSON (every number must be finite)")
+
+
+def _read_instance_file(path: Path) -> str:
+    where = f"--instance {str(path)!r}"
+    if not path.exists():
+        raise UsageError(f"{where}: no such file (give a JSON file or an inline JSON object)")
+    if path.is_dir():
+        raise UsageError(f"{where} is a directory, not a JSON file")
+    if not path.is_file():
+        raise UsageError(f"{where} is not a regular file (a device or a pipe); give a JSON file")
+    size = path.stat().st_size
+    if size > MAX_INSTANCE_BYTES:
+        raise UsageError(f"{where} is {size / 2**20:.1f} MiB; at most {MAX_INSTANCE_BYTES // 2**20} MiB is read")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InstanceError(f"{where} is not a text (UTF-8) JSON file") from None
+    except OSError as exc:
+        raise UsageError(f"{where}: cannot be read ({exc.strerror})") from None
 
 
 def _settings(args) -> PipelineSettings:
@@ -82,7 +121,7 @@ def _print_verdict(verdict, out=None) -> None:
     print(f"  tolerances: {verdict.settings.tolerances.describe()}", file=out)
     for c in verdict.claims:
         counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted(c.counts.items()))
-        print(f"  {c.status:<12} {c.claim.name:<28} {c.claim.equation:<28} {counts}", file=out)
+        print(f"  {c.status:<14} {c.claim.name:<28} {c.claim.equation:<28} {counts}", file=out)
         print(f"               {c.detail}", file=out)
         if c.counterexample is not None:
             print(f"               counterexample: {json.dumps(c.counterexample.to_json())}", file=out)
@@ -125,8 +164,13 @@ def _run(args) -> int:
     if args.command == "check":
         return _check(theorem, args)
     if args.command == "solve":
+        from .output import stdout_to_stderr, strict_json
         from .solve import solve
-        print(json.dumps(solve(theorem, read_instance(args.instance), _settings(args)), indent=2))
+        instance = user_instance(theorem, args.instance)
+        settings = _settings(args)
+        with stdout_to_stderr():
+            result = solve(theorem, instance, settings)
+        print(strict_json(result, indent=2))
         return 0
     raise UsageError(f"unknown command {args.command}")
 
@@ -161,23 +205,29 @@ def _check_proofs(args) -> int:
 
 def _check(theorem, args) -> int:
     from .verdicts import check_instance, check_theorem
+    from .validation import MAX_DIMENSION
     if args.examples < 1 or args.batch < 1 or args.max_dim < 1:
         raise UsageError("--examples, --batch and --max-dim must be >= 1")
+    if args.examples > MAX_EXAMPLES or args.batch > MAX_EXAMPLES or args.max_dim > MAX_DIMENSION:
+        raise UsageError(f"--examples {args.examples}, --batch {args.batch}, --max-dim {args.max_dim}: at most "
+                         f"{MAX_EXAMPLES}, {MAX_EXAMPLES} and {MAX_DIMENSION} are supported")
     settings = _settings(args)
     if args.instance:
-        verdict = check_instance(theorem, read_instance(args.instance), settings=settings, claims=args.claim)
+        instance = user_instance(theorem, args.instance)
+        verdict = check_instance(theorem, instance, settings=settings, claims=args.claim)
     else:
         progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
                                 seed=args.seed, settings=settings, claims=args.claim,
                                 symbolic=not args.no_symbolic, progress=progress)
     from .report.status import ERRATUM, classify_claims, exit_status
-    verdict_json = json.loads(json.dumps(verdict.to_json(), default=str))
+    from .output import strict_json
+    verdict_json = json.loads(strict_json(verdict.to_json()))
     classes = classify_claims(verdict_json["claims"])
     if args.json:
         for claim, cls in zip(verdict_json["claims"], classes):
             claim["class"] = cls
-        print(json.dumps(verdict_json, indent=2))
+        print(json.dumps(verdict_json, indent=2, allow_nan=False))
     else:
         _print_verdict(verdict)
         for claim, cls in zip(verdict_json["claims"], classes):

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import InstanceError
+from .validation import MAX_DIMENSION, certifiable, fields, integer, mapping, matrix, number, vector
 
 
 @dataclass(frozen=True)
@@ -48,45 +49,25 @@ class Instance:
         return f"Instance.from_json({json.dumps(self.to_json(), sort_keys=True)})"
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> "Instance":
-        if not isinstance(obj, Mapping):
-            raise InstanceError(f"an instance is a JSON object, got {type(obj).__name__}")
-        unknown = set(obj) - {"latent", "hyper", "vectors", "data", "seed", "spec"}
-        if unknown:
-            raise InstanceError(f"unknown instance fields {sorted(unknown)}; expected latent, hyper, vectors, data, seed")
-        for key in ("latent", "hyper", "data"):
-            if key not in obj:
-                raise InstanceError(f"the instance has no {key!r} field (see the README's instance format)")
-        data = obj["data"]
-        if not isinstance(data, Mapping) or ("X" in data) == ("spectrum" in data):
-            raise InstanceError("data must be an object with exactly one of 'X' (a data matrix, N x D0) "
-                                "or 'spectrum' (with 'D0')")
-        try:
-            latent = {str(k): _as_int(k, v) for k, v in obj["latent"].items()}
-            hyper = {str(k): float(v) for k, v in obj["hyper"].items()}
-            vectors = {str(k): tuple(float(x) for x in v) for k, v in obj.get("vectors", {}).items()}
-            seed = _as_int("seed", obj.get("seed", 0))
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise InstanceError(f"malformed instance: {exc}") from None
+    def from_json(cls, obj: Any) -> "Instance":
+        """Read an instance strictly (verifier.validation): JSON types, known keys, bounded sizes."""
+        obj = fields("the instance", obj, ("latent", "hyper", "data"), ("vectors", "seed", "spec"))
+        latent = {str(k): integer(f"latent.{k}", v, high=MAX_DIMENSION)
+                  for k, v in mapping("latent", obj["latent"]).items()}
+        hyper = {str(k): number(f"hyper.{k}", v) for k, v in mapping("hyper", obj["hyper"]).items()}
+        vectors = {str(k): vector(f"vectors.{k}", v) for k, v in mapping("vectors", obj.get("vectors", {})).items()}
+        seed = integer("seed", obj.get("seed", 0), low=0, high=2**63 - 1)
+        data = mapping("data", obj["data"])
+        if ("X" in data) == ("spectrum" in data):
+            raise InstanceError("data must be an object with exactly one of 'X' (a data matrix, N x D0, and 'Y' "
+                                "for a conditional model) or 'spectrum' (with 'D0')")
         if "X" in data:
-            try:
-                X = np.asarray(data["X"], dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise InstanceError(f"data.X is not a numeric matrix: {exc}") from None
-            Y = None
-            if "Y" in data:
-                try:
-                    Y = np.asarray(data["Y"], dtype=np.float64)
-                except (TypeError, ValueError) as exc:
-                    raise InstanceError(f"data.Y is not a numeric matrix: {exc}") from None
-            return cls(latent, hyper, vectors, X=X, Y=Y, seed=seed)
-        if "D0" not in data:
-            raise InstanceError("data.spectrum needs data.D0, the dimension of x")
-        try:
-            spectrum = tuple(float(t) for t in data["spectrum"])
-        except (TypeError, ValueError) as exc:
-            raise InstanceError(f"data.spectrum is not a list of numbers: {exc}") from None
-        return cls(latent, hyper, vectors, spectrum=spectrum, D0=_as_int("D0", data["D0"]), seed=seed)
+            data = fields("data", data, ("X",), ("Y",))
+            Y = matrix("data.Y", data["Y"]) if "Y" in data else None
+            return cls(latent, hyper, vectors, X=matrix("data.X", data["X"]), Y=Y, seed=seed)
+        data = fields("data", data, ("spectrum", "D0"))
+        return cls(latent, hyper, vectors, spectrum=vector("data.spectrum", data["spectrum"]),
+                   D0=integer("data.D0", data["D0"], high=MAX_DIMENSION), seed=seed)
 
     # ---------------------------------------------------------------- validation
     def validate(self, model) -> "Instance":
@@ -129,6 +110,10 @@ class Instance:
                 raise InstanceError(f"data.X has a NaN or infinite entry at row {where[0]}, column {where[1]}")
             if not np.any(X):
                 raise InstanceError("data.X is all zeros: E[x x^T] has no positive eigenvalue")
+            if X.shape[1] > MAX_DIMENSION:
+                raise InstanceError(f"data.X has D0={X.shape[1]} columns; at most {MAX_DIMENSION} are supported")
+            if self.Y is not None and model.data_kind != "xy":
+                raise InstanceError(f"data.Y given, but model {model.name} takes no paired data (only data.X)")
             if self.Y is not None:
                 Y = self.Y
                 if Y.ndim != 2 or Y.shape[0] != X.shape[0] or Y.shape[1] == 0:
@@ -149,11 +134,24 @@ class Instance:
                 raise InstanceError("data.spectrum is all zeros: Z has no positive singular value")
         return self
 
+    def check_certifiable(self) -> "Instance":
+        """Raise InstanceError when a magnitude lies outside the range float64 can certify (verifier.validation);
+        applied to instances a user gives, where a verdict outside it would be rounding's, not the paper's."""
+        certifiable(self._magnitudes())
+        return self
 
-def _as_int(name, v) -> int:
-    if isinstance(v, bool) or not float(v).is_integer():
-        raise InstanceError(f"{name}={v!r} must be an integer")
-    return int(v)
+    def _magnitudes(self) -> dict[str, float]:
+        """The positive scales the certifiable range bounds (verifier.validation): every hyperparameter
+        and fixed vector entry, the nonzero theta_i, and the largest data entries."""
+        out = {f"hyper.{k}": v for k, v in self.hyper.items()}
+        out.update({f"vectors.{k}[{i}]": x for k, vec in self.vectors.items() for i, x in enumerate(vec)})
+        if self.X is not None:
+            out["max |data.X|"] = float(np.max(np.abs(self.X)))
+            if self.Y is not None and np.any(self.Y):
+                out["max |data.Y|"] = float(np.max(np.abs(self.Y)))
+        else:
+            out.update({f"data.spectrum[{i}]": t for i, t in enumerate(self.spectrum) if t > 0})
+        return out
 
 
 def whitened_second_moment(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,12 @@
 """Find and validate a spec: a registered theorem name, or the path of a spec module file."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .errors import SpecError, UsageError
@@ -26,8 +29,12 @@ def load_spec(name_or_path: str) -> Theorem:
         if path.suffix != ".py":
             raise UsageError(f"unknown theorem {name_or_path!r}: not a registered name ({', '.join(sorted(reg))}) "
                              f"and not a .py spec module")
-        if not path.is_file():
+        if path.is_dir():
+            raise UsageError(f"spec module {name_or_path!r} is a directory, not a .py file")
+        if not path.exists():
             raise UsageError(f"spec module {name_or_path!r} does not exist")
+        if not path.is_file():
+            raise UsageError(f"spec module {name_or_path!r} is not a regular file")
         module = _import_file(path)
         origin = str(path)
     theorem = getattr(module, "THEOREM", None)
@@ -39,13 +46,52 @@ def load_spec(name_or_path: str) -> Theorem:
     return theorem
 
 
+# A spec module builds sympy expressions and a Theorem: seconds.  One still importing after this
+# long is stuck (a loop, a wait for input), and is reported as a spec error, not waited for.
+SPEC_IMPORT_SECONDS = 120
+
+
+class _ImportTimeLimit(BaseException):
+    """Raised in the importing thread when the import time limit passes (BaseException: a spec's
+    ``except Exception`` does not hide it)."""
+
+
+@contextlib.contextmanager
+def _import_time_limit(seconds: float):
+    """A wall-clock limit on the body, from the main thread of a platform with interval timers."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _ImportTimeLimit()
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _import_file(path: Path):
     name = f"_verifier_spec_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with _import_time_limit(SPEC_IMPORT_SECONDS):
+            spec.loader.exec_module(module)
+    except _ImportTimeLimit:
+        sys.modules.pop(name, None)
+        raise SpecError(f"spec module {path} did not finish importing within {SPEC_IMPORT_SECONDS} s "
+                        f"(a spec module only defines THEOREM; does it loop or wait for input?)") from None
+    except (SystemExit, KeyboardInterrupt) as exc:   # a spec may not end or interrupt the verifier
+        sys.modules.pop(name, None)
+        what = (f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit)
+                else "raised KeyboardInterrupt")
+        raise SpecError(f"spec module {path}{_failing_line(exc, path)} {what} while importing; a spec module "
+                        f"only defines THEOREM = Theorem(...)") from None
     except SpecError as exc:   # say which file and line built the malformed spec
         raise SpecError(f"spec module {path}{_failing_line(exc, path).rstrip(',')}: {exc}") from exc
     except Exception as exc:   # a spec module that fails to import is a malformed spec, not a crash

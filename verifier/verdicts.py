@@ -8,7 +8,8 @@ REFUTED.  A claim is VERIFIED only when every instance that met its premise was
 verified -- which says "no counterexample among N instances", not "proved".
 
 A claim with a premise (a ``when`` condition, an Implication, a Restricted claim) says
-nothing on the instances outside it.  When fewer than a quarter of the instances asked
+nothing on the instances outside it: on an instance outside it the claim is NOT APPLICABLE
+(not inconclusive, and no change to the exit status), and so it is when no instance met it.  When fewer than a quarter of the instances asked
 for met the premise, a second search of as many batches keeps only the drawn instances
 that meet it away from a case boundary (decided from the closed forms before anything
 is minimised), so that a rare premise is tested rather than reported as never met.
@@ -22,13 +23,14 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
 
-from .checks import INCONCLUSIVE, REFUTED, SKIPPED, VERIFIED, has_premise
+from .checks import AT_BOUNDARY, INCONCLUSIVE, REFUTED, SKIPPED, VERIFIED, has_premise
 from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
 from .spec import Claim, Restricted, Theorem
 from .strategies import instance_batches
 
-EXIT_CODES = {VERIFIED: 0, REFUTED: 1, INCONCLUSIVE: 3}
+NOT_APPLICABLE = "NOT APPLICABLE"        # no instance met the claim's premise (report/status.py's constant)
+EXIT_CODES = {VERIFIED: 0, NOT_APPLICABLE: 0, REFUTED: 1, INCONCLUSIVE: 3}
 
 
 @dataclass
@@ -69,7 +71,7 @@ class TheoremVerdict:
         for s in (REFUTED, INCONCLUSIVE):
             if s in statuses:
                 return s
-        return VERIFIED
+        return NOT_APPLICABLE if statuses == {NOT_APPLICABLE} else VERIFIED
 
     def to_json(self) -> dict:
         return {"theorem": self.theorem.name, "title": self.theorem.title, "source": self.theorem.source,
@@ -149,7 +151,7 @@ def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipelin
         return ClaimVerdict(claim, INCONCLUSIVE, counts,
                             f"{counts[INCONCLUSIVE]} instance(s) could not be certified", worst)
     if counts[VERIFIED] == 0:
-        return ClaimVerdict(claim, INCONCLUSIVE, counts,
+        return ClaimVerdict(claim, NOT_APPLICABLE, counts,
                             f"no instance met the claim's premise ({counts[SKIPPED]} skipped)", worst)
     return ClaimVerdict(claim, VERIFIED, counts,
                         f"no counterexample among {counts[VERIFIED]} instances"
@@ -202,7 +204,9 @@ def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | N
     verdicts = []
     for claim in selected:
         o = res.outcomes[claim.name]
-        status = o.status if o.status != SKIPPED else INCONCLUSIVE
+        status = o.status
+        if o.status == SKIPPED:   # outside the claim's premise it says nothing; at a case boundary it is undecided
+            status = INCONCLUSIVE if o.detail == AT_BOUNDARY else NOT_APPLICABLE
         verdicts.append(ClaimVerdict(claim, status, Counter({o.status: 1}), o.detail, dict(o.metrics),
                                      instance if o.status == REFUTED else None, o.detail))
     return TheoremVerdict(theorem, verdicts, instance.seed, 1, time.perf_counter() - start, pipeline.settings)

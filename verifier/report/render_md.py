@@ -7,7 +7,8 @@ from .status import ERRATUM
 
 MAX_INLINE = 600      # characters of a counterexample shown in the Markdown/HTML
 _MARK = {"VERIFIED": "VERIFIED", ERRATUM: "ERRATUM (printed form refuted, correction verified)",
-         "REFUTED": "**REFUTED**", "INCONCLUSIVE": "*INCONCLUSIVE*", "SPEC_ERROR": "**SPEC ERROR**"}
+         "REFUTED": "**REFUTED**", "INCONCLUSIVE": "*INCONCLUSIVE*",
+         "NOT APPLICABLE": "not applicable", "SPEC_ERROR": "**SPEC ERROR**"}
 
 
 def _short(text, limit: int = 240):

@@ -10,7 +10,7 @@ correction and the correction holds:
 
 Exit status: 2 when a registered spec could not be checked at all (the report still shows the
 rest), else 1 when anything else was refuted (or a check or report section crashed), else 3 when
-something is inconclusive, else 0.  Errata never change the status to 1, so every output
+something is inconclusive, else 0 (a claim NOT APPLICABLE to every instance tried leaves it 0).  Errata never change the status to 1, so every output
 lists them (a 0 exit must not hide them).
 """
 from __future__ import annotations
@@ -18,13 +18,15 @@ from __future__ import annotations
 from typing import Iterable
 
 VERIFIED, REFUTED, INCONCLUSIVE = "VERIFIED", "REFUTED", "INCONCLUSIVE"
+NOT_APPLICABLE = "NOT APPLICABLE"        # no instance met the claim's premise: says nothing, changes no exit status
 ERRATUM = "ERRATUM"                      # REFUTED as printed, correction VERIFIED
 SPEC_ERROR = "SPEC_ERROR"                # a registered spec that cannot be checked (malformed, not importable)
 EXIT_VERIFIED, EXIT_REFUTED, EXIT_SPEC_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
 
 def classify_claims(claims: list[dict]) -> list[str]:
-    """Per claim (``ClaimVerdict.to_json`` dicts of one theorem): VERIFIED, ERRATUM, REFUTED or INCONCLUSIVE."""
+    """Per claim (``ClaimVerdict.to_json`` dicts of one theorem): VERIFIED, ERRATUM, REFUTED, INCONCLUSIVE
+    or NOT APPLICABLE."""
     corrected = {c["erratum_of"] for c in claims if c.get("erratum_of") and c["status"] == VERIFIED}
     return [ERRATUM if c["status"] == REFUTED and c["claim"] in corrected else c["status"] for c in claims]
 

@@ -38,6 +38,8 @@ def run(args) -> int:
     resolved = {n: settings.for_experiment(n) for n in names}
     for r in resolved.values():             # validates epochs, batch size and learning rate before any training
         r.train_settings()
+    if args.out:                            # an unusable --out is reported before training, not after
+        _check_out_folder(Path(args.out))
     import matplotlib
     matplotlib.use("Agg")
     results = run_all(names, settings)
@@ -62,3 +64,14 @@ def run(args) -> int:
         if args.out:
             print(f"plots and results.json written to {args.out}", file=sys.stderr)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _check_out_folder(out: Path) -> None:
+    """--out: create the folder and prove it writable now, so that a run does not end in a late error."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".verifier-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {str(out)!r}: cannot write there ({exc.strerror or exc})") from None

@@ -14,6 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InstanceError, UsageError
+from ..validation import LARGEST_MAGNITUDE
+
+# The smallest data the experiments can use: the VAE's d1 = min(5, D - 1) latent dimensions with at
+# least one collapsed and one active need D >= 3 columns and, after centring, two directions of variance.
+MIN_COLUMNS, MIN_RANK = 3, 2
 
 DIGITS_MAX_PIXEL = 16.0
 IMAGE_SIDE = 8
@@ -89,7 +94,24 @@ def _checked(name: str, a, what: str) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         row, col = np.argwhere(~np.isfinite(a))[0]
         raise InstanceError(f"{name}: {what} has a NaN or infinite entry at row {row}, column {col}")
+    if np.max(np.abs(a)) > LARGEST_MAGNITUDE:
+        row, col = np.unravel_index(np.argmax(np.abs(a)), a.shape)
+        raise InstanceError(f"{name}: {what} has the entry {a[row, col]:g} at row {row}, column {col}, outside the "
+                            f"range [-{LARGEST_MAGNITUDE:.3g}, {LARGEST_MAGNITUDE:.3g}] in which its second moments "
+                            f"stay finite in float64 (see verifier.validation)")
     return a
+
+
+def _usable(name: str, x: np.ndarray) -> np.ndarray:
+    """Samples the experiments can train on: enough columns and directions of variance (MIN_COLUMNS, MIN_RANK)."""
+    if x.shape[1] < MIN_COLUMNS:
+        raise InstanceError(f"{name}: the samples have {x.shape[1]} column(s); the experiments need at least "
+                            f"{MIN_COLUMNS} (a latent dimension that collapses and one that does not, below D)")
+    rank = int(np.linalg.matrix_rank(centre(x)))
+    if rank < MIN_RANK:
+        raise InstanceError(f"{name}: after centring, the {x.shape[0]} samples span {rank} direction(s); the "
+                            f"experiments need at least {MIN_RANK} (more samples, not all on one line)")
+    return x
 
 
 def load_npz(path: Path) -> Dataset:
@@ -104,7 +126,7 @@ def load_npz(path: Path) -> Dataset:
     if "x" not in arrays:
         raise InstanceError(f"{path}: no array named 'x' (found {sorted(arrays) or 'none'}); "
                             f"save the samples with np.savez(path, x=X) or np.savez(path, x=X, y=Y)")
-    x = _checked(str(path), arrays["x"], "array 'x'")
+    x = _usable(str(path), _checked(str(path), arrays["x"], "array 'x'"))
     y = None
     if "y" in arrays:
         y = _checked(str(path), arrays["y"], "array 'y'")
@@ -116,7 +138,10 @@ def load_npz(path: Path) -> Dataset:
 
 def load_csv(path: Path) -> Dataset:
     """A .csv of numbers, one sample a row (an optional header line of column names is skipped)."""
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InstanceError(f"{path}: not a text (UTF-8) .csv file") from None
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise InstanceError(f"{path}: the file is empty")
@@ -133,7 +158,7 @@ def load_csv(path: Path) -> Dataset:
         if not _all_numbers(r):
             bad = next(v for v in r if not _is_number(v))
             raise InstanceError(f"{path}: data row {i + 1} has the non-numeric entry {bad.strip()!r}")
-    x = _checked(str(path), [[float(v) for v in r] for r in rows], "the table")
+    x = _usable(str(path), _checked(str(path), [[float(v) for v in r] for r in rows], "the table"))
     return Dataset(path.stem, centre(x), description=f"{path.name}, centred")
 
 
@@ -157,6 +182,8 @@ def load(source: str, task: str = "vae") -> Dataset:
     path = Path(source)
     if path.suffix not in (".npz", ".csv"):
         raise UsageError(f"--data {source!r}: use 'digits' or a .npz / .csv file")
+    if path.is_dir():
+        raise UsageError(f"--data {source!r} is a directory, not a .npz / .csv file")
     if not path.is_file():
         raise UsageError(f"--data {source!r}: no such file")
     ds = load_npz(path) if path.suffix == ".npz" else load_csv(path)
