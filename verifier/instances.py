@@ -110,8 +110,6 @@ class Instance:
                 raise InstanceError(f"data.X has a NaN or infinite entry at row {where[0]}, column {where[1]}")
             if not np.any(X):
                 raise InstanceError("data.X is all zeros: E[x x^T] has no positive eigenvalue")
-            if X.shape[1] > MAX_DIMENSION:
-                raise InstanceError(f"data.X has D0={X.shape[1]} columns; at most {MAX_DIMENSION} are supported")
             if self.Y is not None and model.data_kind != "xy":
                 raise InstanceError(f"data.Y given, but model {model.name} takes no paired data (only data.X)")
             if self.Y is not None:

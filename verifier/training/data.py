@@ -126,7 +126,7 @@ def load_npz(path: Path) -> Dataset:
     if "x" not in arrays:
         raise InstanceError(f"{path}: no array named 'x' (found {sorted(arrays) or 'none'}); "
                             f"save the samples with np.savez(path, x=X) or np.savez(path, x=X, y=Y)")
-    x = _usable(str(path), _checked(str(path), arrays["x"], "array 'x'"))
+    x = _checked(str(path), arrays["x"], "array 'x'")
     y = None
     if "y" in arrays:
         y = _checked(str(path), arrays["y"], "array 'y'")
@@ -158,7 +158,7 @@ def load_csv(path: Path) -> Dataset:
         if not _all_numbers(r):
             bad = next(v for v in r if not _is_number(v))
             raise InstanceError(f"{path}: data row {i + 1} has the non-numeric entry {bad.strip()!r}")
-    x = _usable(str(path), _checked(str(path), [[float(v) for v in r] for r in rows], "the table"))
+    x = _checked(str(path), [[float(v) for v in r] for r in rows], "the table")
     return Dataset(path.stem, centre(x), description=f"{path.name}, centred")
 
 
@@ -196,4 +196,5 @@ def load(source: str, task: str = "vae") -> Dataset:
         raw = ds.x.reshape(-1, side, side)
         x, y = quadrant_split(raw)
         ds = Dataset(ds.name, centre(x), centre(y), description=ds.description + "; quadrant split")
+    _usable(str(path), ds.x)
     return ds
