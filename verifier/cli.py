@@ -1,7 +1,8 @@
 """The ``verifier`` command: list, check and solve.
 
-Exit codes: 0 every claim verified or refuted only as a documented erratum (a printed claim whose
-correction is verified), 1 anything else refuted, 3 inconclusive, 2 usage or spec error.
+Exit codes: 0 every claim verified (or NOT APPLICABLE: no instance met its premise) or refuted only as a
+documented erratum (a printed claim whose correction is verified), 1 anything else refuted, 3 inconclusive,
+2 usage or spec error.
 """
 from __future__ import annotations
 
