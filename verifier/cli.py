@@ -87,7 +87,8 @@ def _print_verdict(verdict, out=None) -> None:
         if c.counterexample is not None:
             print(f"               counterexample: {json.dumps(c.counterexample.to_json())}", file=out)
             from .verdicts import replay_command
-            print(f"               replay: {replay_command(th.name, c.claim.name, c.counterexample)}", file=out)
+            replay = replay_command(verdict.spec or th.name, c.claim.name, c.counterexample, verdict.settings)
+            print(f"               replay: {replay}", file=out)
     print(f"  => {verdict.status}", file=out)
 
 
@@ -164,13 +165,15 @@ def _check(theorem, args) -> int:
     if args.examples < 1 or args.batch < 1 or args.max_dim < 1:
         raise UsageError("--examples, --batch and --max-dim must be >= 1")
     settings = _settings(args)
+    spec = args.spec if args.spec.endswith(".py") else None      # a spec file is replayed from its path
     if args.instance:
-        verdict = check_instance(theorem, read_instance(args.instance), settings=settings, claims=args.claim)
+        verdict = check_instance(theorem, read_instance(args.instance), settings=settings, claims=args.claim,
+                                 spec=spec)
     else:
         progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
                                 seed=args.seed, settings=settings, claims=args.claim,
-                                symbolic=not args.no_symbolic, progress=progress)
+                                symbolic=not args.no_symbolic, progress=progress, spec=spec)
     from .report.status import ERRATUM, classify_claims, exit_status
     verdict_json = json.loads(json.dumps(verdict.to_json(), default=str))
     classes = classify_claims(verdict_json["claims"])
