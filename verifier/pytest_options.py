@@ -20,11 +20,16 @@ def add_options(parser):
     group.addoption("--verifier-restarts", type=int, default=4, help="random restarts of the minimiser per instance")
     group.addoption("--verifier-inconclusive", choices=("fail", "skip"), default="fail",
                     help="what an INCONCLUSIVE claim is (default fail)")
+    group.addoption("--verifier-no-symbolic", action="store_true", default=None,
+                    help="skip the sympy checks of the closed forms, as `verifier check --no-symbolic` "
+                         "(ini verifier_symbolic = false)")
     parser.addini("verifier_specs", type="paths", default=[],
                   help="folders (or files) whose spec and proof modules are collected as tests; "
                        "collected by a bare `pytest` too")
     parser.addini("verifier_examples_scale", default="1",
                   help="default of --verifier-examples-scale")
+    parser.addini("verifier_symbolic", type="bool", default=True,
+                  help="run the sympy checks of the closed forms (default true; --verifier-no-symbolic)")
 
 
 def validate(config) -> None:
@@ -55,3 +60,7 @@ def search_seed(config) -> int:
         return int(given)
     except ValueError:                    # Hypothesis accepts any string; so do we, deterministically
         return zlib.crc32(str(given).encode())
+
+
+def symbolic(config) -> bool:
+    return not config.getoption("verifier_no_symbolic") and config.getini("verifier_symbolic")

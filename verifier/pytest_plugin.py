@@ -75,7 +75,7 @@ def pytest_report_header(config):
 
 
 def spec_kind(path: Path) -> str | None:
-    """'theorem' for a module that assigns THEOREM at its top level, 'proof' for STEPS, else None.
+    """'theorem' for a module that defines (assigns or imports) THEOREM at its top level, 'proof' for STEPS.
     Read from the source, without importing it."""
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
@@ -83,6 +83,8 @@ def spec_kind(path: Path) -> str | None:
         return None                       # pytest's own collection reports what is wrong with it
     names = set()
     for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):                  # from base import THEOREM
+            names |= {alias.asname or alias.name for alias in node.names}
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
             if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
         names |= {t.id for t in targets if isinstance(t, ast.Name)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import pytest
 from ..checks import INCONCLUSIVE, REFUTED, VERIFIED
 from ..errors import VerifierError
 from ..pipeline import Pipeline
-from ..pytest_options import examples_scale
+from ..pytest_options import examples_scale, symbolic
 from ..spec import ClosedFormSpectrum, GlobalMinimum
 from ..verdicts import TheoremVerdict, check_theorem
 from . import ClaimFailure, ClaimInconclusive, ClaimRefuted, ErratumRefuted, describe, settings_from
@@ -113,8 +114,8 @@ class SpecFile(pytest.File):
             if self.pipeline is None:
                 self.pipeline = Pipeline(self.theorem, settings)
             seed = settings.minimiser.seed
-            claim = self.theorem.claim(name)
-            if isinstance(claim, SYMBOLIC_KINDS) and self.findings is None:
+            symbolic_applies = isinstance(self.theorem.claim(name), SYMBOLIC_KINDS) and symbolic(self.config)
+            if symbolic_applies and self.findings is None:
                 from ..symbolic import check_closed_forms
                 self.findings = check_closed_forms(self.theorem, seed=seed)
             from hypothesis import settings as hypothesis_settings
@@ -123,7 +124,7 @@ class SpecFile(pytest.File):
                 self.verdicts[name] = check_theorem(
                     self.theorem, instances=batches * ((BATCH_SIZE + 1) // 2), batch_size=BATCH_SIZE,
                     max_dim=MAX_DIM, seed=seed, settings=settings, claims=[name], pipeline=self.pipeline,
-                    findings=self.findings if isinstance(claim, SYMBOLIC_KINDS) else [], spec=self.spec_ref)
+                    findings=self.findings if symbolic_applies else [], spec=self.spec_ref)
         return self.verdicts[name]
 
 
@@ -139,7 +140,9 @@ class ClaimItem(VerdictItem):
         (verdict,) = result.claims
         message = describe(verdict, result, spec.spec_ref)
         self.user_properties += [("claim", f"{spec.theorem.name}::{self.claim.name}"),
-                                 ("equation", self.claim.equation), ("evidence", verdict.detail)]
+                                 ("equation", self.claim.equation), ("evidence", verdict.detail),
+                                 ("instances", json.dumps(dict(verdict.counts))),
+                                 ("worst", json.dumps(verdict.worst, default=str))]
         errata = [c.name for c in spec.theorem.claims if c.erratum_of == self.claim.name]
         corrected = []
         if errata and verdict.status == REFUTED:
