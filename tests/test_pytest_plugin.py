@@ -97,6 +97,10 @@ def test_one_item_per_claim_from_the_command_line_and_from_the_ini_folders(pytes
     bare.stdout.fnmatch_lines(["tests/test_nothing.py::test_nothing", "specs/other_variant.py::rank",
                                "specs/other_variant.py::omega"])
     assert "my_variant" not in bare.stdout.str()               # outside testpaths and the spec folders
+    (pytester.path / "tests" / "test_uses_a_theorem.py").write_text(
+        "from theorems.theorem1_vae_fixed_sigma import THEOREM\n\ndef test_claims():\n    assert THEOREM.claims\n")
+    test_module = pytester.runpytest_inprocess("--co", "-q", "tests/test_uses_a_theorem.py")
+    test_module.stdout.fnmatch_lines(["tests/test_uses_a_theorem.py::test_claims"])   # a test module, not a spec
 
 
 def test_true_variant_passes_and_wrong_one_fails_with_a_replay_that_works_from_the_folder(pytester):
@@ -228,10 +232,11 @@ INSTANCE = {"latent": {"d1": 2}, "hyper": {"beta": 0.5, "eta_enc": 1.0, "eta_dec
             "vectors": {"sigma": [1.0, 2.0]}, "data": {"spectrum": [2.0, 0.9, 0.3], "D0": 3}, "seed": 0}
 
 
-def test_helper_checks_one_claim_on_one_instance(tmp_path):
+def test_helper_checks_one_claim_on_one_instance(tmp_path, verifier_settings):
     path = tmp_path / "wrong_variant.py"
     path.write_text(WRONG_VARIANT)
-    assert assert_claim_holds("theorem1", "omega", INSTANCE).status == "VERIFIED"
+    assert verifier_settings.minimiser.seed == 0 and verifier_settings.minimiser.restarts == 4
+    assert assert_claim_holds("theorem1", "omega", INSTANCE, settings=verifier_settings).status == "VERIFIED"
     assert check_claim(str(path), "omega", INSTANCE).status == "REFUTED"
     with pytest.raises(ClaimRefuted) as refuted:
         assert_claim_holds(str(path), "omega", INSTANCE)

@@ -75,14 +75,17 @@ def pytest_report_header(config):
 
 
 def spec_kind(path: Path) -> str | None:
-    """'theorem' for a module that defines (assigns or imports) THEOREM at its top level, 'proof' for STEPS.
-    Read from the source, without importing it."""
+    """'theorem' for a module that defines (assigns or imports) THEOREM at its top level, 'proof' for STEPS,
+    None for anything else and for a module that defines tests. Read from the source, without importing it."""
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (OSError, SyntaxError, ValueError):
         return None                       # pytest's own collection reports what is wrong with it
     names = set()
     for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test") \
+                or isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            return None                   # a test module that uses a THEOREM is pytest's to collect
         if isinstance(node, (ast.Import, ast.ImportFrom)):                  # from base import THEOREM
             names |= {alias.asname or alias.name for alias in node.names}
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
