@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from ..checks import REFUTED, VERIFIED
+from ..checks import INCONCLUSIVE, REFUTED, VERIFIED
 from ..instances import Instance
 from ..numeric import MinimiserSettings
 from ..pipeline import PipelineSettings, resolve_device
@@ -84,12 +84,13 @@ def check_claim(spec, claim: str, instance, *, settings: PipelineSettings | None
 
 
 def assert_claim_holds(spec, claim: str, instance, *, settings: PipelineSettings | None = None) -> ClaimVerdict:
-    """Fail (ClaimRefuted, ClaimInconclusive) unless ``claim`` is VERIFIED on ``instance``."""
+    """Fail unless ``claim`` is VERIFIED on ``instance``: ClaimRefuted, ClaimInconclusive, or ClaimFailure for
+    any other status (an instance outside the claim's premise, say)."""
     result, ref = _check_one(spec, claim, instance, settings)
     (verdict,) = result.claims
     if verdict.status != VERIFIED:
-        error = ClaimRefuted if verdict.status == REFUTED else ClaimInconclusive
-        raise error(describe(verdict, result, ref))
+        error = {REFUTED: ClaimRefuted, INCONCLUSIVE: ClaimInconclusive}.get(verdict.status, ClaimFailure)
+        raise error(describe(verdict, result, ref))      # the message starts with the status
     return verdict
 
 
