@@ -1,22 +1,17 @@
-"""Hypothesis profiles and shared fixtures.
+"""Shared fixtures.
 
-``default`` keeps the whole suite within ~10 minutes on 2 CPU cores (with the two worker
-processes pyproject's addopts start there); ``thorough``
-runs 20x more examples with no deadline: ``pytest --hypothesis-profile thorough``.
-The ``budget`` fixture scales the instance counts of the verifier's own searches
-with the active profile. Every test's draws are independent of what the worker imported before it.
+The Hypothesis profiles come from the package's pytest plugin (verifier/pytest_plugin.py): ``default``
+keeps the whole suite within ~10 minutes on 2 CPU cores (with the two worker processes pyproject's
+addopts start there); ``thorough`` runs 20x more examples with no deadline:
+``pytest --hypothesis-profile thorough``. The ``budget`` fixture scales the instance counts of the
+verifier's own searches with the active profile. Every test's draws are independent of what the
+worker imported before it.
 """
-import os
-
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 from verifier.hypothesis_pool import without_local_constants
 
-settings.register_profile("default", max_examples=10, deadline=None, derandomize=True, database=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=200)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +31,3 @@ def _draws_independent_of_imports(request):
 def budget() -> int:
     """Examples per property, from the active Hypothesis profile (10 by default, 200 thorough)."""
     return settings().max_examples
-
-
-def pytest_report_header(config):
-    return f"hypothesis profile: {settings._current_profile} (max_examples={settings().max_examples})"

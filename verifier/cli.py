@@ -127,7 +127,8 @@ def _print_verdict(verdict, out=None) -> None:
         if c.counterexample is not None:
             print(f"               counterexample: {json.dumps(c.counterexample.to_json())}", file=out)
             from .verdicts import replay_command
-            print(f"               replay: {replay_command(th.name, c.claim.name, c.counterexample)}", file=out)
+            replay = replay_command(verdict.spec or th.name, c.claim.name, c.counterexample, verdict.settings)
+            print(f"               replay: {replay}", file=out)
     print(f"  => {verdict.status}", file=out)
 
 
@@ -213,14 +214,15 @@ def _check(theorem, args) -> int:
         raise UsageError(f"--examples {args.examples}, --batch {args.batch}, --max-dim {args.max_dim}: at most "
                          f"{MAX_EXAMPLES}, {MAX_EXAMPLES} and {MAX_DIMENSION} are supported")
     settings = _settings(args)
+    spec = args.spec if args.spec.endswith(".py") else None      # a spec file is replayed from its path
     if args.instance:
         instance = user_instance(theorem, args.instance)
-        verdict = check_instance(theorem, instance, settings=settings, claims=args.claim)
+        verdict = check_instance(theorem, instance, settings=settings, claims=args.claim, spec=spec)
     else:
         progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
                                 seed=args.seed, settings=settings, claims=args.claim,
-                                symbolic=not args.no_symbolic, progress=progress)
+                                symbolic=not args.no_symbolic, progress=progress, spec=spec)
     from .report.status import ERRATUM, classify_claims, exit_status
     from .output import strict_json
     verdict_json = json.loads(strict_json(verdict.to_json()))

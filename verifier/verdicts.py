@@ -17,6 +17,7 @@ is minimised), so that a rare premise is tested rather than reported as never me
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,14 +46,15 @@ class ClaimVerdict:
     symbolic: list = field(default_factory=list)
     directed: int = 0                    # instances drawn by the premise-directed search
 
-    def to_json(self, theorem_name: str) -> dict:
+    def to_json(self, theorem_name: str, settings: PipelineSettings | None = None) -> dict:
         out = {"claim": self.claim.name, "kind": type(self.claim).__name__, "equation": self.claim.equation,
                "statement": self.claim.statement, "erratum_of": self.claim.erratum_of, "status": self.status,
                "counts": dict(self.counts), "premise_directed_instances": self.directed, "detail": self.detail, "worst": self.worst,
                "symbolic": [s.__dict__ if hasattr(s, "__dict__") else s for s in self.symbolic]}
         if self.counterexample is not None:
             out["counterexample"] = {"instance": self.counterexample.to_json(), "detail": self.counterexample_detail,
-                                     "replay": replay_command(theorem_name, self.claim.name, self.counterexample)}
+                                     "replay": replay_command(theorem_name, self.claim.name, self.counterexample,
+                                                             settings)}
         return out
 
 
@@ -64,6 +66,7 @@ class TheoremVerdict:
     instances: int
     elapsed: float
     settings: PipelineSettings
+    spec: str | None = None              # what `verifier check` loads it from: a spec file's path (else the name)
 
     @property
     def status(self) -> str:
@@ -78,12 +81,18 @@ class TheoremVerdict:
                 "status": self.status, "seed": self.seed, "instances_evaluated": self.instances,
                 "elapsed_s": round(self.elapsed, 3), "tolerances": self.settings.tolerances.__dict__,
                 "minimiser": self.settings.minimiser.__dict__, "device": self.settings.device,
-                "claims": [c.to_json(self.theorem.name) for c in self.claims]}
+                "claims": [c.to_json(self.spec or self.theorem.name, self.settings) for c in self.claims]}
 
 
-def replay_command(theorem_name: str, claim_name: str, instance) -> str:
+def replay_command(spec: str, claim_name: str, instance, settings: PipelineSettings | None = None) -> str:
+    """The command that checks ``claim_name`` on ``instance`` again. ``spec``: a registered name or the spec
+    file's path as the run was given it; ``settings``: the run's, so that the replay minimises alike."""
     payload = json.dumps(instance.to_json(), separators=(",", ":"))
-    return f"verifier check {theorem_name} --claim {claim_name} --instance '{payload}'"
+    command = f"verifier check {shlex.quote(spec)} --claim {claim_name} --instance '{payload}'"
+    if settings is not None:
+        command += (f" --seed {settings.minimiser.seed} --restarts {settings.minimiser.restarts}"
+                    f" --device {settings.device}")
+    return command
 
 
 class _Refuted(Exception):
@@ -104,7 +113,9 @@ def _worse(metrics: dict, worst: dict) -> dict:
 def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: int, max_dim: int, seed: int,
                  directed: bool = False):
     """Run the Hypothesis search for one claim; return (counts, worst metrics, refutation or None).
-    ``directed``: draw only instances on which the claim's premise holds (see the module docstring)."""
+    ``directed``: draw only instances on which the claim's premise holds (see the module docstring).
+    The search inherits the active Hypothesis profile's other settings (verbosity, ...); the number of
+    batches, the seed, the phases and no example database are its own, so a seed draws the same instances."""
     counts: Counter = Counter()
     worst: dict = {}
     failing = {"on": False}
@@ -161,13 +172,17 @@ def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipelin
 
 def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8, max_dim: int = 4, seed: int = 0,
                   settings: PipelineSettings | None = None, claims: list[str] | None = None,
-                  symbolic: bool = True, progress=None) -> TheoremVerdict:
-    """Verify every claim of ``theorem`` on about ``instances`` Hypothesis-drawn instances."""
+                  symbolic: bool = True, progress=None, spec: str | None = None, pipeline: Pipeline | None = None,
+                  findings: list | None = None) -> TheoremVerdict:
+    """Verify every claim of ``theorem`` on about ``instances`` Hypothesis-drawn instances.
+    A caller checking the claims one at a time passes its ``pipeline`` (whose cache the searches share)
+    and the symbolic ``findings`` it computed once (``symbolic.check_closed_forms``)."""
     start = time.perf_counter()
-    pipeline = Pipeline(theorem, settings or PipelineSettings())
+    pipeline = pipeline or Pipeline(theorem, settings or PipelineSettings())
     batches = max(1, -(-instances // max(1, (batch_size + 1) // 2)))   # lists average ~batch_size/2
     selected = [theorem.claim(n) for n in claims] if claims else list(theorem.claims)
-    findings = _symbolic_findings(theorem, seed) if symbolic else []
+    if findings is None:
+        findings = _symbolic_findings(theorem, seed) if symbolic else []
     verdicts = []
     for claim in selected:
         if progress:
@@ -191,11 +206,11 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
         _attach_symbolic(verdict, findings, theorem)
         verdicts.append(verdict)
     return TheoremVerdict(theorem, verdicts, seed, len(pipeline._cache), time.perf_counter() - start,
-                          pipeline.settings)
+                          pipeline.settings, spec)
 
 
 def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | None = None,
-                   claims: list[str] | None = None) -> TheoremVerdict:
+                   claims: list[str] | None = None, spec: str | None = None) -> TheoremVerdict:
     """Check claims on one given instance (the replay of a counterexample)."""
     start = time.perf_counter()
     pipeline = Pipeline(theorem, settings or PipelineSettings())
@@ -209,7 +224,7 @@ def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | N
             status = INCONCLUSIVE if o.detail == AT_BOUNDARY else NOT_APPLICABLE
         verdicts.append(ClaimVerdict(claim, status, Counter({o.status: 1}), o.detail, dict(o.metrics),
                                      instance if o.status == REFUTED else None, o.detail))
-    return TheoremVerdict(theorem, verdicts, instance.seed, 1, time.perf_counter() - start, pipeline.settings)
+    return TheoremVerdict(theorem, verdicts, instance.seed, 1, time.perf_counter() - start, pipeline.settings, spec)
 
 
 def _symbolic_findings(theorem: Theorem, seed: int):
