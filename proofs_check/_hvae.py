@@ -127,10 +127,10 @@ def pair_min_check(sampler, g_of, n=40, rtol=1e-7, what="(lambda*, omega*)"):
     def check(step, seed):
         rng = np.random.default_rng(seed)
         worst = 0.0
-        def judge(I):
+        def judge(I, statement=step.printed):
             g = g_of(I)
             with np.errstate(invalid="ignore", divide="ignore"):
-                lam, w = (float(v) for v in step.printed(I))
+                lam, w = (float(v) for v in statement(I))
                 gc = float(g(lam, w)) if lam >= 0 and w >= 0 else np.nan
             gmin, x = g_min_2d(g)
             return lam, w, gc, gmin, x, not np.isfinite(gc) or gc - gmin > rtol * max(abs(gmin), 1.0)
@@ -141,7 +141,8 @@ def pair_min_check(sampler, g_of, n=40, rtol=1e-7, what="(lambda*, omega*)"):
             scale = max(abs(gmin), 1.0)
             if bad:
                 # the shrunk instance must fail the same way: a finite claimed value beaten, or none at all
-                I, how = shrunk(sampler, lambda i: (j := judge(i))[-1] and np.isfinite(j[2]) == np.isfinite(gc), seed, I)
+                I, how = shrunk(step, sampler, lambda stmt, i: (j := judge(i, stmt))[-1]
+                                and (stmt is not step.printed or np.isfinite(j[2]) == np.isfinite(gc)), seed, I)
                 lam, w, gc, gmin, x, _ = judge(I)
                 return StepResult("REFUTED", f"numeric: 2-d global search (500x500 grid + L-BFGS-B) on {n} instances",
                                   f"instance {k} fails; on the smallest failing instance ({how}) the claimed {what} = "

@@ -95,12 +95,12 @@ def identity_check(sampler, n=60, rtol=1e-9, what="identity", relate=None):
     def check(step, seed):
         rng = np.random.default_rng(seed)
 
-        def evaluate(inst):
-            pairs = _pairs(relate(step.printed, inst) if relate else step.printed(inst))
+        def evaluate(inst, statement=step.printed):
+            pairs = _pairs(relate(statement, inst) if relate else statement(inst))
             return pairs, [residual(p) for p in pairs]
 
-        def fails(inst):
-            return not max(evaluate(inst)[1]) <= rtol
+        def fails(statement, inst):
+            return not max(evaluate(inst, statement)[1]) <= rtol
 
         worst = 0.0
         for k in range(n):
@@ -112,7 +112,7 @@ def identity_check(sampler, n=60, rtol=1e-9, what="identity", relate=None):
                                   counterexample={"seed": seed, "instance": k, "values": jsonable(inst)})
             r = max(res)
             if not r <= rtol:
-                inst, how = shrunk(sampler, fails, seed, inst)
+                inst, how = shrunk(step, sampler, fails, seed, inst)
                 pairs, res = evaluate(inst)
                 r, part = max(res), int(np.argmax(res))
                 return StepResult(
@@ -136,8 +136,8 @@ def inequality_check(sampler, n=200, rtol=1e-9, equality_sampler=None, n_eq=40):
     def check(step, seed):
         rng = np.random.default_rng(seed)
         min_gap = np.inf
-        def violated(inst):
-            lo, hi = (float(v) for v in step.printed(inst))
+        def violated(statement, inst):
+            lo, hi = (float(v) for v in statement(inst))
             return not (lo - hi) <= rtol * max(abs(lo), abs(hi), 1e-300)
 
         for k in range(n):
@@ -145,7 +145,7 @@ def inequality_check(sampler, n=200, rtol=1e-9, equality_sampler=None, n_eq=40):
             lo, hi = (float(v) for v in step.printed(inst))
             scale = max(abs(lo), abs(hi), 1e-300)
             if not (lo - hi) <= rtol * scale:
-                inst, how = shrunk(sampler, violated, seed, inst)
+                inst, how = shrunk(step, sampler, violated, seed, inst)
                 lo, hi = (float(v) for v in step.printed(inst))
                 return StepResult("REFUTED", f"numeric: random instances, rtol {rtol:g}",
                                   f"instance {k} fails; on the smallest failing instance ({how}) the claimed "
@@ -190,9 +190,9 @@ def minimizer_check(sampler, n=60, rtol=1e-7, what="minimiser"):
     def check(step, seed):
         rng = np.random.default_rng(seed)
         worst = 0.0
-        def judge(inst):
+        def judge(inst, statement=step.printed):
             with np.errstate(invalid="ignore"):
-                f, lo, hi, xc = step.printed(inst)
+                f, lo, hi, xc = statement(inst)
             xc = float(xc)
             fmin, xmin = scalar_min_1d(f, lo, hi)
             fc = float(f(np.array([xc]))[0]) if np.isfinite(xc) and lo - 1e-12 <= xc <= hi else np.nan
@@ -204,8 +204,8 @@ def minimizer_check(sampler, n=60, rtol=1e-7, what="minimiser"):
             scale = max(abs(fmin), 1.0)
             if bad:
                 # the shrunk instance must fail the same way: a finite claimed value beaten, or none at all
-                inst, how = shrunk(sampler, lambda i: (j := judge(i))[-1] and np.isfinite(j[1]) == np.isfinite(fc),
-                                   seed, inst)
+                inst, how = shrunk(step, sampler, lambda stmt, i: (j := judge(i, stmt))[-1]
+                                   and (stmt is not step.printed or np.isfinite(j[1]) == np.isfinite(fc)), seed, inst)
                 xc, fc, fmin, xmin, _ = judge(inst)
                 return StepResult("REFUTED", f"numeric: grid of 4000 + bounded search on {n} instances",
                                   f"instance {k} fails; on the smallest failing instance ({how}) the claimed {what} "

@@ -1,10 +1,10 @@
 """Shrinking a proof step's counterexample, as Hypothesis shrinks a claim's: once a step fails on a
 random instance, the same sampler is run again with every dimension its builders take from
 :func:`dims` capped (1, then 2, then 3) and with simple values for its uniform draws (0.5, 1, 1.5, ...),
-and the first instance on which the step still fails is kept; the instance is then cut down to the
-entries the step reads.  Every candidate is built by the step's own sampler, so it meets the step's
-hypotheses as the random ones do, and it is kept only if the step fails on it exactly as judged before
-(an exception on a candidate disqualifies it).  The verdict never changes: only which failing instance
+and the first instance on which the printed step still fails and its verified correction holds is
+kept; the instance is then cut down to the entries the step reads.  Every candidate is built by the
+step's own sampler, so it meets the step's hypotheses as the random ones do, and it is kept only if
+the printed step fails on it exactly as judged before (an exception on a candidate disqualifies it).  The verdict never changes: only which failing instance
 is shown.
 """
 from __future__ import annotations
@@ -117,13 +117,24 @@ def _leaves(data: dict) -> int:
     return sum(_leaves(v) if isinstance(v, dict) else 1 for v in data.values())
 
 
-def shrunk(sampler: Callable, fails: Callable[[dict], bool], seed: int, found: dict) -> tuple[dict, str]:
-    """The counterexample to show in place of ``found``, and how it was shrunk (words)."""
-    small = smallest_failing(sampler, fails, seed)
+def shrunk(step, sampler: Callable, fails_for: Callable[[object, dict], bool], seed: int,
+           found: dict) -> tuple[dict, str]:
+    """The counterexample to show in place of ``found``, and how it was shrunk (words).
+
+    ``fails_for(statement, inst)`` judges a statement (``step.printed`` or ``step.corrected``) on an
+    instance.  A smaller instance is taken only where the step's verified correction holds on it while
+    the printed statement fails: that tells a sound smaller instance from one a step with fixed sizes
+    would misread (a sum over the first three indices of a one-index instance).  A step without a
+    correction keeps its instance, cut down to the entries it reads."""
+    def fails(inst):
+        return fails_for(step.printed, inst)
+
     how = []
-    if small is not None:
-        found = small
-        how.append("dimensions and values shrunk")
+    if step.corrected is not None:
+        small = smallest_failing(sampler, lambda i: fails(i) and not fails_for(step.corrected, i), seed)
+        if small is not None:
+            found = small
+            how.append("dimensions and values shrunk")
     cut = own_entries(found, fails)
     if _leaves(cut) < _leaves(found):
         how.append("only the entries the step reads")

@@ -97,9 +97,9 @@ def _ruhe_sampler(rng):
     return I
 
 
-def _ruhe_gap(step, I):
+def _ruhe_gap(printed, I):
     """Relative gap of Ruhe's equality case on an instance built by the stated condition."""
-    Sig, U = step.printed(I)   # matrices built by the stated equality condition
+    Sig, U = printed(I)   # matrices built by the stated equality condition
     Om = diag_rect(I["omega"], I["Z"].shape[0], len(I["omega"]))
     lo, hi = np.trace(Om.T @ Om @ I["Sigp"]), np.trace(U.T @ U @ Sig)
     return abs(hi - lo) / abs(lo), lo, hi
@@ -110,11 +110,11 @@ def _ruhe_relate(step, seed):
     worst = 0.0
     for k in range(30):
         I = _ruhe_sampler(rng)
-        r = _ruhe_gap(step, I)[0]
+        r = _ruhe_gap(step.printed, I)[0]
         worst = max(worst, r)
         if r > 1e-9:
-            I, how = shrunk(_ruhe_sampler, lambda J: _ruhe_gap(step, J)[0] > 1e-9, seed, I)
-            _, lo, hi = _ruhe_gap(step, I)
+            I, how = shrunk(step, _ruhe_sampler, lambda stmt, J: _ruhe_gap(stmt, J)[0] > 1e-9, seed, I)
+            _, lo, hi = _ruhe_gap(step.printed, I)
             return StepResult("REFUTED", "numeric: equality case of Ruhe's inequality",
                               f"instance {k} fails; on the smallest failing instance ({how}), built by the stated "
                               f"condition, tr(U^T U Sigma) = {hi:.10g} but tr(Omega^T Omega Sigma') = {lo:.10g}",
@@ -123,8 +123,8 @@ def _ruhe_relate(step, seed):
                       f"equality holds (worst relative gap {worst:.1e})")
 
 
-def _lam_mismatch(step, I):
-    lam = np.sort(np.asarray(step.printed(I), dtype=float))[::-1]
+def _lam_mismatch(printed, I):
+    lam = np.sort(np.asarray(printed(I), dtype=float))[::-1]
     sv = np.linalg.svd(I["V"], compute_uv=False)
     return lam, sv, not np.allclose(lam, sv[:len(lam)], rtol=1e-9, atol=1e-12)
 
@@ -134,9 +134,9 @@ def _lam_check(step, seed):
     rng = np.random.default_rng(seed)
     for k in range(60):
         I = _opt_instance(rng)
-        if _lam_mismatch(step, I)[-1]:
-            I, how = shrunk(_opt_instance, lambda J: _lam_mismatch(step, J)[-1], seed, I)
-            lam, sv, _ = _lam_mismatch(step, I)
+        if _lam_mismatch(step.printed, I)[-1]:
+            I, how = shrunk(step, _opt_instance, lambda stmt, J: _lam_mismatch(stmt, J)[-1], seed, I)
+            lam, sv, _ = _lam_mismatch(step.printed, I)
             return StepResult("REFUTED", "numeric: singular values of V from (13) at U* = R Omega* T^T",
                               f"instance {k} fails; on the smallest failing instance ({how}): printed "
                               f"{np.round(lam, 6).tolist()} vs singular values {np.round(sv, 6).tolist()}",
@@ -145,10 +145,10 @@ def _lam_check(step, seed):
                       "printed lambda* equal the singular values of V* in all 60 instances")
 
 
-def _remark2_witness(step, I):
+def _remark2_witness(printed, I):
     """(index from 1, omega_i*) of an index whose per-index global minimum of (15) is not 0, where the
     printed hypothesis holds; None otherwise."""
-    if not step.printed(I):
+    if not printed(I):
         return None
     for i in range(len(I["sigp"])):          # the latent indices (theta has d0 >= d1 entries)
         _, wmin = scalar_min_1d(lambda w: f15(w, I["theta"][i], I["sigp"][i], I), 0.0, 10.0)
@@ -166,9 +166,9 @@ def _remark2_check(step, seed):
         if not step.printed(I):
             continue
         n += 1
-        if _remark2_witness(step, I):
-            I, how = shrunk(svd_instance, lambda J: _remark2_witness(step, J) is not None, seed, I)
-            index, wmin = _remark2_witness(step, I)
+        if _remark2_witness(step.printed, I):
+            I, how = shrunk(step, svd_instance, lambda stmt, J: _remark2_witness(stmt, J) is not None, seed, I)
+            index, wmin = _remark2_witness(step.printed, I)
             return StepResult("REFUTED", "numeric: per-index global minimisation of (15)",
                               f"hypothesis holds but omega_{index}* = {wmin:.4g} > 0, so W* != 0 (on the smallest "
                               f"failing instance: {how})",
