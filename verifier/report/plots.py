@@ -51,15 +51,26 @@ def panel_grid(count: int, height: float = 3.6, columns: int = MAX_COLUMNS):
     """A figure of ``count`` panels laid out for a page: at most ``columns`` per row, rows below."""
     cols = min(count, columns)
     rows = -(-count // cols)
-    width = min(PAGE_WIDTH, 4.0 * cols + 0.8)
+    width = min(PAGE_WIDTH, max(4.0 * cols + 0.8, 7.5))     # wide enough for the figure's title
     fig, axes = plt.subplots(rows, cols, figsize=(width, height * rows + 0.9), squeeze=False)
     for ax in axes.ravel()[count:]:
         ax.set_visible(False)
     return fig, list(axes.ravel()[:count])
 
 
-def _threshold_label(axis: str, index: int, value: float) -> str:
-    return f"{tex(axis)} = {value:.3g} (i = {index})"
+def _same_thresholds(marks) -> list[tuple[float, list[int]]]:
+    """(value, indices) with the indices whose thresholds coincide (to 1e-9) under one label."""
+    groups: list[tuple[float, list[int]]] = []
+    for index, h in sorted(marks, key=lambda m: m[1]):
+        if groups and abs(h - groups[-1][0]) <= 1e-9 * h:
+            groups[-1][1].append(index)
+        else:
+            groups.append((h, [index]))
+    return groups
+
+
+def _threshold_label(axis: str, indices: list[int], value: float) -> str:
+    return f"{tex(axis)} = {value:.3g} (i = {', '.join(map(str, sorted(indices)))})"
 
 
 def sweep_figure(theorem: str, title: str, axis: str, grid, coarse, curves: list[SweepCurve], certified) -> plt.Figure:
@@ -75,9 +86,9 @@ def sweep_figure(theorem: str, title: str, axis: str, grid, coarse, curves: list
             if (~ok).any():
                 ax.plot(coarse[~ok], c.measured[~ok, i], "x", color="red", ms=6,
                         label="minimiser, not certified" if i == 0 else None)
-        for index, h in c.thresholds:
+        for h, indices in _same_thresholds(c.thresholds):
             ax.axvline(h, color="0.35", ls=":", lw=1.3)
-            ax.text(h, 0.97, " " + _threshold_label(axis, index, h), transform=ax.get_xaxis_transform(), va="top",
+            ax.text(h, 0.97, " " + _threshold_label(axis, indices, h), transform=ax.get_xaxis_transform(), va="top",
                     ha="left", rotation=90, fontsize=8.5, color="0.2")
         top = max(float(np.nanmax(c.closed)), float(np.nanmax(c.measured)) if c.measured.size else 0.0)
         ax.set_ylim(0, max(1.08 * top, 0.1))          # no offset notation for values that are all ~0
