@@ -121,9 +121,15 @@ def reduction_check(sampler, n=6, mc_samples=0, n_se=5.0, rtol=1e-10):
     expectations, relative tolerance ``rtol``.  Monte Carlo: ``mc_samples`` reparameterised
     samples per datum, agreement within ``n_se`` standard errors."""
     from ._numeric import jsonable
+    from ._shrink import entries_read, smallest_failing
     from .step import StepResult
 
     def check(step, seed):
+        def exact_gap(inst, statement=step.printed):
+            val = float(statement(inst["M"], inst["s"])) + inst["K"]
+            ex = neg2_elbo(inst["terms"], inst["latents"], inst["data"])
+            return abs(val - ex) / max(abs(ex), 1.0), val, ex
+
         rng = np.random.default_rng(seed)
         worst = 0.0
         for k in range(n):
@@ -144,14 +150,21 @@ def reduction_check(sampler, n=6, mc_samples=0, n_se=5.0, rtol=1e-10):
                                       counterexample={"seed": seed, "instance": k, "objective": val, "mc": est,
                                                       "se": se, "values": jsonable(inst["M"]), "scalars": inst["s"]})
             else:
-                ex = neg2_elbo(inst["terms"], inst["latents"], inst["data"])
-                r = abs(val - ex) / max(abs(ex), 1.0)
+                r, val, ex = exact_gap(inst)
                 worst = max(worst, r)
                 if r > rtol:
+                    small = step.corrected and smallest_failing(  # the correction holds on it: see _shrink
+                        sampler, lambda i: exact_gap(i)[0] > rtol and exact_gap(i, step.corrected)[0] <= rtol, seed)
+                    inst, how = (small, "dimensions and values shrunk") if small else (inst, "not shrunk")
+                    r, val, ex = exact_gap(inst)
                     return StepResult("REFUTED", f"exact Gaussian expectation, rtol {rtol:g}",
-                                      f"objective+const {val:.12g} vs 2(-ELBO) {ex:.12g} (relative {r:.2e})",
-                                      counterexample={"seed": seed, "instance": k, "objective": val, "elbo": ex,
-                                                      "values": jsonable(inst["M"]), "scalars": inst["s"]})
+                                      f"objective+const {val:.12g} vs 2(-ELBO) {ex:.12g} (relative {r:.2e}) on the "
+                                      f"smallest failing instance ({how})",
+                                      counterexample={"seed": seed, "instance": k, "shrunk": how, "objective": val,
+                                                      "elbo": ex, "values": jsonable(entries_read(
+                                                          lambda M: step.printed(M, inst["s"]), inst["M"])),
+                                                      "scalars": entries_read(lambda sc: step.printed(inst["M"], sc),
+                                                                              inst["s"])})
         if mc_samples:
             return StepResult("VERIFIED", f"Monte Carlo {mc_samples * len(inst['data']):.0e} reparameterised samples per instance, {n_se:g} s.e.",
                               f"{n} instance(s): printed objective + dropped constant within {worst:.2f} s.e. of the MC ELBO")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ._shrink import shrunk
 from .step import StepResult
 
 
@@ -89,25 +90,36 @@ def identity_check(sampler, n=60, rtol=1e-9, what="identity", relate=None):
     """Numeric check that printed(inst) holds (each lhs == rhs) on ``n`` random
     instances drawn by ``sampler(rng)`` (which builds instances satisfying the
     step's hypotheses).  Relative residual |lhs - rhs| / scale, scale = the larger
-    norm of the two sides unless the printed statement supplies the scale of its terms."""
+    norm of the two sides unless the printed statement supplies the scale of its terms.
+    A failing instance is shrunk (``_shrink``) before it is reported."""
     def check(step, seed):
         rng = np.random.default_rng(seed)
+
+        def evaluate(inst, statement=step.printed):
+            pairs = _pairs(relate(statement, inst) if relate else statement(inst))
+            return pairs, [residual(p) for p in pairs]
+
+        def fails(statement, inst):
+            return not max(evaluate(inst, statement)[1]) <= rtol
+
         worst = 0.0
         for k in range(n):
             inst = sampler(rng)
             try:
-                pairs = _pairs(relate(step.printed, inst) if relate else step.printed(inst))
-                res = [residual(p) for p in pairs]
+                pairs, res = evaluate(inst)
             except (ValueError, np.linalg.LinAlgError) as e:
                 return StepResult("REFUTED", "numeric", f"printed expression is ill-typed/undefined: {e}",
                                   counterexample={"seed": seed, "instance": k, "values": jsonable(inst)})
             r = max(res)
             if not r <= rtol:
-                part = int(np.argmax(res))
+                inst, how = shrunk(step, sampler, fails, seed, inst)
+                pairs, res = evaluate(inst)
+                r, part = max(res), int(np.argmax(res))
                 return StepResult(
                     "REFUTED", f"numeric: random instances satisfying the hypotheses, rtol {rtol:g}",
-                    f"instance {k}: relative residual {r:.3g} > {rtol:g} (part {part} of the {what})",
-                    counterexample={"seed": seed, "instance": k, "part": part, "residual": r,
+                    f"instance {k} fails; on the smallest failing instance ({how}) the relative residual is "
+                    f"{r:.3g} > {rtol:g} (part {part} of the {what})",
+                    counterexample={"seed": seed, "instance": k, "shrunk": how, "part": part, "residual": r,
                                     "lhs": jsonable(np.asarray(pairs[part][0], dtype=float)),
                                     "rhs": jsonable(np.asarray(pairs[part][1], dtype=float)),
                                     "values": jsonable(inst)})
@@ -124,14 +136,21 @@ def inequality_check(sampler, n=200, rtol=1e-9, equality_sampler=None, n_eq=40):
     def check(step, seed):
         rng = np.random.default_rng(seed)
         min_gap = np.inf
+        def violated(statement, inst):
+            lo, hi = (float(v) for v in statement(inst))
+            return not (lo - hi) <= rtol * max(abs(lo), abs(hi), 1e-300)
+
         for k in range(n):
             inst = sampler(rng)
             lo, hi = (float(v) for v in step.printed(inst))
             scale = max(abs(lo), abs(hi), 1e-300)
             if not (lo - hi) <= rtol * scale:
+                inst, how = shrunk(step, sampler, violated, seed, inst)
+                lo, hi = (float(v) for v in step.printed(inst))
                 return StepResult("REFUTED", f"numeric: random instances, rtol {rtol:g}",
-                                  f"instance {k}: claimed lo <= hi but lo = {lo:.10g} > hi = {hi:.10g}",
-                                  counterexample={"seed": seed, "instance": k, "lo": lo, "hi": hi,
+                                  f"instance {k} fails; on the smallest failing instance ({how}) the claimed "
+                                  f"lo <= hi has lo = {lo:.10g} > hi = {hi:.10g}",
+                                  counterexample={"seed": seed, "instance": k, "shrunk": how, "lo": lo, "hi": hi,
                                                   "values": jsonable(inst)})
             min_gap = min(min_gap, (hi - lo) / scale)
         worst_eq = 0.0
@@ -171,18 +190,28 @@ def minimizer_check(sampler, n=60, rtol=1e-7, what="minimiser"):
     def check(step, seed):
         rng = np.random.default_rng(seed)
         worst = 0.0
-        for k in range(n):
-            inst = sampler(rng)
+        def judge(inst, statement=step.printed):
             with np.errstate(invalid="ignore"):
-                f, lo, hi, xc = step.printed(inst)
+                f, lo, hi, xc = statement(inst)
             xc = float(xc)
             fmin, xmin = scalar_min_1d(f, lo, hi)
             fc = float(f(np.array([xc]))[0]) if np.isfinite(xc) and lo - 1e-12 <= xc <= hi else np.nan
+            return xc, fc, fmin, xmin, not np.isfinite(fc) or fc - fmin > rtol * max(abs(fmin), 1.0)
+
+        for k in range(n):
+            inst = sampler(rng)
+            xc, fc, fmin, xmin, bad = judge(inst)
             scale = max(abs(fmin), 1.0)
-            if not np.isfinite(fc) or fc - fmin > rtol * scale:
+            if bad:
+                # the shrunk instance must fail the same way: a finite claimed value beaten, or none at all
+                inst, how = shrunk(step, sampler, lambda stmt, i: (j := judge(i, stmt))[-1]
+                                   and (stmt is not step.printed or np.isfinite(j[1]) == np.isfinite(fc)), seed, inst)
+                xc, fc, fmin, xmin, _ = judge(inst)
                 return StepResult("REFUTED", f"numeric: grid of 4000 + bounded search on {n} instances",
-                                  f"instance {k}: claimed {what} {xc:.6g} gives f = {fc:.10g} but f({xmin:.6g}) = {fmin:.10g}",
-                                  counterexample={"seed": seed, "instance": k, "claimed": xc, "found": xmin,
+                                  f"instance {k} fails; on the smallest failing instance ({how}) the claimed {what} "
+                                  f"{xc:.6g} gives f = {fc:.10g} but f({xmin:.6g}) = {fmin:.10g}",
+                                  counterexample={"seed": seed, "instance": k, "shrunk": how, "claimed": xc,
+                                                  "found": xmin,
                                                   "f_claimed": fc, "f_found": fmin, "values": jsonable(inst)})
             worst = max(worst, (fc - fmin) / scale)
         return StepResult("VERIFIED", f"numeric: global search (grid 4000 + bounded refinement) on {n} random instances, rtol {rtol:g}",

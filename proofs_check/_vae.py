@@ -7,6 +7,7 @@ from scipy.optimize import minimize
 
 from ._elbo import low_rank_data, vae_terms, whiten
 from ._numeric import diag_rect, rand_orth, rand_scalars
+from ._shrink import dims
 from ._symbolic import fro2, logdet, tr
 
 
@@ -30,6 +31,7 @@ def rand_spd(rng, n):
 
 def vae_instance(rng, D0=5, d0=4, d1=3, N=20):
     """Data on a d0-dim subspace of R^D0, random (U, W, Sigma): the objects of (3) and (10)."""
+    D0, d0, d1 = dims(D0=D0, d0=d0, d1=d1).values()
     X = low_rank_data(rng, N, D0, d0)
     A, PA, Phi, Xt = whiten(X)
     s = rand_scalars(rng)
@@ -43,6 +45,7 @@ def vae_instance(rng, D0=5, d0=4, d1=3, N=20):
 
 def svd_instance(rng, D0=5, d0=4, d1=3, distinct=True):
     """Z = R Theta S^T with known singular values, diagonal Sigma = T Sigma' T^T (T a permutation)."""
+    D0, d0, d1 = dims(D0=D0, d0=d0, d1=d1).values()
     s = rand_scalars(rng)
     theta = np.sort(rng.uniform(0.2, 3.0, d0))[::-1]
     R, S = rand_orth(rng, D0), rand_orth(rng, d0)

@@ -11,6 +11,7 @@ import torch
 from .step import ProofStep, StepResult
 from ._elbo import reduction_check
 from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, scalar_min_1d
+from ._shrink import shrunk
 from ._symbolic import eye, gradient_check, inv
 from ._vae import lbfgs_min, loss10, loss11, svd_instance, v13, vae_instance
 
@@ -96,21 +97,36 @@ def _ruhe_sampler(rng):
     return I
 
 
+def _ruhe_gap(printed, I):
+    """Relative gap of Ruhe's equality case on an instance built by the stated condition."""
+    Sig, U = printed(I)   # matrices built by the stated equality condition
+    Om = diag_rect(I["omega"], I["Z"].shape[0], len(I["omega"]))
+    lo, hi = np.trace(Om.T @ Om @ I["Sigp"]), np.trace(U.T @ U @ Sig)
+    return abs(hi - lo) / abs(lo), lo, hi
+
+
 def _ruhe_relate(step, seed):
     rng = np.random.default_rng(seed)
     worst = 0.0
     for k in range(30):
         I = _ruhe_sampler(rng)
-        Sig, U = step.printed(I)   # matrices built by the stated equality condition
-        lo, hi = np.trace(diag_rect(I["omega"], 5, 3).T @ diag_rect(I["omega"], 5, 3) @ I["Sigp"]), np.trace(U.T @ U @ Sig)
-        r = abs(hi - lo) / abs(lo)
+        r = _ruhe_gap(step.printed, I)[0]
         worst = max(worst, r)
         if r > 1e-9:
+            I, how = shrunk(step, _ruhe_sampler, lambda stmt, J: _ruhe_gap(stmt, J)[0] > 1e-9, seed, I)
+            _, lo, hi = _ruhe_gap(step.printed, I)
             return StepResult("REFUTED", "numeric: equality case of Ruhe's inequality",
-                              f"instance {k}: built by the stated condition, tr(U^T U Sigma) = {hi:.10g} but tr(Omega^T Omega Sigma') = {lo:.10g}",
-                              counterexample={"seed": seed, "instance": k, "values": jsonable(I)})
+                              f"instance {k} fails; on the smallest failing instance ({how}), built by the stated "
+                              f"condition, tr(U^T U Sigma) = {hi:.10g} but tr(Omega^T Omega Sigma') = {lo:.10g}",
+                              counterexample={"seed": seed, "instance": k, "shrunk": how, "values": jsonable(I)})
     return StepResult("VERIFIED", "numeric: 30 instances built by the stated equality condition, rtol 1e-9",
                       f"equality holds (worst relative gap {worst:.1e})")
+
+
+def _lam_mismatch(printed, I):
+    lam = np.sort(np.asarray(printed(I), dtype=float))[::-1]
+    sv = np.linalg.svd(I["V"], compute_uv=False)
+    return lam, sv, not np.allclose(lam, sv[:len(lam)], rtol=1e-9, atol=1e-12)
 
 
 def _lam_check(step, seed):
@@ -118,14 +134,27 @@ def _lam_check(step, seed):
     rng = np.random.default_rng(seed)
     for k in range(60):
         I = _opt_instance(rng)
-        lam = np.sort(np.asarray(step.printed(I), dtype=float))[::-1]
-        sv = np.linalg.svd(I["V"], compute_uv=False)
-        if not np.allclose(lam, sv[:len(lam)], rtol=1e-9, atol=1e-12):
+        if _lam_mismatch(step.printed, I)[-1]:
+            I, how = shrunk(step, _opt_instance, lambda stmt, J: _lam_mismatch(stmt, J)[-1], seed, I)
+            lam, sv, _ = _lam_mismatch(step.printed, I)
             return StepResult("REFUTED", "numeric: singular values of V from (13) at U* = R Omega* T^T",
-                              f"instance {k}: printed {np.round(lam, 6).tolist()} vs singular values {np.round(sv, 6).tolist()}",
-                              counterexample={"seed": seed, "instance": k, "values": jsonable(I)})
+                              f"instance {k} fails; on the smallest failing instance ({how}): printed "
+                              f"{np.round(lam, 6).tolist()} vs singular values {np.round(sv, 6).tolist()}",
+                              counterexample={"seed": seed, "instance": k, "shrunk": how, "values": jsonable(I)})
     return StepResult("VERIFIED", "numeric: 60 random instances, rtol 1e-9",
                       "printed lambda* equal the singular values of V* in all 60 instances")
+
+
+def _remark2_witness(printed, I):
+    """(index from 1, omega_i*) of an index whose per-index global minimum of (15) is not 0, where the
+    printed hypothesis holds; None otherwise."""
+    if not printed(I):
+        return None
+    for i in range(len(I["sigp"])):          # the latent indices (theta has d0 >= d1 entries)
+        _, wmin = scalar_min_1d(lambda w: f15(w, I["theta"][i], I["sigp"][i], I), 0.0, 10.0)
+        if wmin > 1e-4:
+            return i + 1, wmin
+    return None
 
 
 def _remark2_check(step, seed):
@@ -137,13 +166,14 @@ def _remark2_check(step, seed):
         if not step.printed(I):
             continue
         n += 1
-        for i in range(3):
-            _, wmin = scalar_min_1d(lambda w: f15(w, I["theta"][i], I["sigp"][i], I), 0.0, 10.0)
-            if wmin > 1e-4:
-                return StepResult("REFUTED", "numeric: per-index global minimisation of (15)",
-                                  f"hypothesis holds but omega_{i + 1}* = {wmin:.4g} > 0, so W* != 0",
-                                  counterexample={"seed": seed, "instance": k, "index": i + 1, "omega": wmin,
-                                                  "values": jsonable(I)})
+        if _remark2_witness(step.printed, I):
+            I, how = shrunk(step, svd_instance, lambda stmt, J: _remark2_witness(stmt, J) is not None, seed, I)
+            index, wmin = _remark2_witness(step.printed, I)
+            return StepResult("REFUTED", "numeric: per-index global minimisation of (15)",
+                              f"hypothesis holds but omega_{index}* = {wmin:.4g} > 0, so W* != 0 (on the smallest "
+                              f"failing instance: {how})",
+                              counterexample={"seed": seed, "instance": k, "shrunk": how, "index": index,
+                                              "omega": wmin, "values": jsonable(I)})
     return StepResult("VERIFIED", "numeric: per-index global minimisation of (15)",
                       f"{n} instances satisfy the hypothesis; all have omega* = 0 (W* = 0)")
 

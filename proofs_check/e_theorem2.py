@@ -14,6 +14,7 @@ from .step import ProofStep, StepResult
 from ._elbo import cvae_terms, reduction_check, whiten
 from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, rand_orth, rand_scalars
 from ._symbolic import eye, fro2, gradient_check, inv, logdet, sym_identity_check, tr
+from ._shrink import dims
 from ._vae import lbfgs_min, rand_spd
 
 P = "E"
@@ -52,6 +53,7 @@ def loss32(M, s):
 
 def cvae_instance(rng, D0=4, d0=3, D2=4, d2=3, d1=3, N=24):
     """Correlated (x, y) on low-dimensional subspaces, random parameters, all derived matrices."""
+    D0, d0, D2, d2, d1 = dims(D0=D0, d0=d0, D2=D2, d2=d2, d1=d1).values()
     u = rng.standard_normal((N, d0))
     X = u @ rng.standard_normal((D0, d0)).T
     Y = (u @ rng.standard_normal((d2, d0)).T * 0.7 + rng.standard_normal((N, d2))) @ rng.standard_normal((D2, d2)).T

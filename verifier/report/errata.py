@@ -1,6 +1,7 @@
 """The errata list: every refuted printed claim or proof step whose correction is verified,
 with where it is printed, printed and corrected forms (LaTeX where the claim has an
-expression), the smallest counterexample, and the command that replays it."""
+expression, and presentation MathML for the HTML), the smallest counterexample, and the command that
+replays it."""
 from __future__ import annotations
 
 import sympy as sp
@@ -8,6 +9,7 @@ import sympy as sp
 from ..spec import (
     ClosedFormSpectrum, ExpressionRank, Implication, MatrixRelation, MatrixRelationFamily, RankCount, Restricted,
 )
+from .mathml import to_mathml
 from .status import ERRATUM
 
 
@@ -48,12 +50,13 @@ def claim_errata(theorem, claims_json: list[dict]) -> list[dict]:
         printed = by_name[cj["claim"]]
         fix = next(c for c in theorem.claims if c.erratum_of == printed.name)
         cex = cj.get("counterexample") or {}
+        printed_expr, corrected_expr = claim_expression(theorem, printed), claim_expression(theorem, fix)
         out.append({
             "kind": "claim", "source": theorem.name, "name": printed.name,
             "location": f"{theorem.source}; {printed.equation}",
             "printed": printed.statement, "corrected": fix.statement, "correction": fix.name,
-            "printed_latex": latex(claim_expression(theorem, printed)),
-            "corrected_latex": latex(claim_expression(theorem, fix)),
+            "printed_latex": latex(printed_expr), "corrected_latex": latex(corrected_expr),
+            "printed_mathml": to_mathml(printed_expr), "corrected_mathml": to_mathml(corrected_expr),
             "counterexample": cex.get("instance"), "detail": cj["detail"],
             "replay": cex.get("replay"),
         })
@@ -64,10 +67,10 @@ def step_errata(proof: str, steps_json: list[dict], seed: int) -> list[dict]:
     """Errata among one proof's steps.  A step is replayed by re-running its proof with the same
     seed (each step's check is seeded, so the same counterexample comes back)."""
     return [{
-        "kind": "proof_step", "source": f"proof {proof}", "name": s["equation"],
+        "kind": "proof_step", "source": f"proof {proof}", "name": s["equation"], "step": k,
         "location": f"Appendix {proof}, {s['equation']}",
         "printed": s["claim"], "corrected": s["corrected"], "correction": None,
-        "printed_latex": None, "corrected_latex": None,
+        "printed_latex": None, "corrected_latex": None, "printed_mathml": None, "corrected_mathml": None,
         "counterexample": s.get("counterexample"), "detail": s["evidence"],
         "replay": f"verifier check proof:{proof} --seed {seed}",
-    } for s in steps_json if s["class"] == ERRATUM]
+    } for k, s in enumerate(steps_json) if s["class"] == ERRATUM]

@@ -87,9 +87,15 @@ def _with_readable_data(theorem, inst: Instance, rng, replace_data: bool) -> Ins
 
 def drawn(theorem, seed: int = 0, max_dim: int = 3) -> Instance:
     """The first instance of the theorem's own Hypothesis strategy under ``seed`` (whatever was imported)."""
+    return drawn_many(theorem, 1, seed, max_dim)[0]
+
+
+def drawn_many(theorem, count: int, seed: int = 0, max_dim: int = 3) -> list[Instance]:
+    """The first ``count`` instances of the theorem's own Hypothesis strategy under ``seed`` (the first is
+    the strategy's simplest; the others vary dimensions and data)."""
     box = []
 
-    @hsettings(max_examples=1, database=None, deadline=None, phases=(Phase.generate,),
+    @hsettings(max_examples=count, database=None, deadline=None, phases=(Phase.generate,),
                suppress_health_check=list(HealthCheck))
     @hypothesis_seed(seed)
     @given(instances(theorem, max_dim))
@@ -98,7 +104,7 @@ def drawn(theorem, seed: int = 0, max_dim: int = 3) -> Instance:
 
     with without_local_constants():
         draw()
-    return box[0]
+    return box[:count]
 
 
 def with_hyper(inst: Instance, **hyper: float) -> Instance:

@@ -1,14 +1,24 @@
-"""The report as Markdown for a code host: figures as relative links to PNG files beside it."""
+"""The report as Markdown for a code host: a table of contents, verdicts in words with a coloured mark,
+formulas as ``$$…$$`` (code hosts typeset them), figures as relative links to PNG files beside it.
+Every text that comes from data is escaped, so that ``**`` in a formula stays ``**``."""
 from __future__ import annotations
 
 import json
+import re
 
-from .status import ERRATUM
+from . import labels
 
 MAX_INLINE = 600      # characters of a counterexample shown in the Markdown/HTML
-_MARK = {"VERIFIED": "VERIFIED", ERRATUM: "ERRATUM (printed form refuted, correction verified)",
-         "REFUTED": "**REFUTED**", "INCONCLUSIVE": "*INCONCLUSIVE*",
-         "NOT APPLICABLE": "not applicable", "SPEC_ERROR": "**SPEC ERROR**"}
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$])")
+
+
+def escape(text) -> str:
+    """Data as Markdown text: every character Markdown (and a code host's math) interprets is escaped."""
+    if text is None:
+        return "-"
+    if isinstance(text, float):
+        return f"{text:.2e}"
+    return _SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def _short(text, limit: int = 240):
@@ -19,86 +29,136 @@ def _short(text, limit: int = 240):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _cell(text) -> str:
-    """A value safe inside a Markdown table cell."""
-    if text is None:
-        return "-"
-    if isinstance(text, float):
-        return f"{text:.2e}"
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def verdict(status: str, short: bool = False) -> str:
+    return f"{labels.markdown_mark(status)} **{(labels.short_words if short else labels.words)(status)}**"
 
 
-def _counts(counts: dict) -> str:
-    return ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v) or "none"
+def _anchor(name: str) -> str:
+    return f'<a id="{name}"></a>'
+
+
+def _link(text: str, anchor: str) -> str:
+    return f"[{escape(text)}](#{anchor})"
 
 
 def summary(report: dict) -> list[str]:
     st = report["status"]
+    overall = labels.overall(st["counts"])
     out = ["# Verification report", "",
-           f"**Exit status {st['exit_code']}**: {st['meaning']}.  Claims and proof steps: {_counts(st['counts'])}; "
-           f"{len(report['errata'])} errata (listed below); time {st['elapsed_s']:.0f} s; "
+           f"{verdict(overall)} (exit status {st['exit_code']}: {escape(st['meaning'])}).  Claims and proof steps: "
+           f"{labels.counts_text(st['counts'])}; {len(report['errata'])} errata (listed below); time {st['elapsed_s']:.0f} s; "
            f"profile `{report['settings']['profile']}`, seed {report['settings']['seed']}.", ""]
     if st["failed_sections"]:
-        out += [f"**Failed sections:** {', '.join(st['failed_sections'])}", ""]
-    out += ["VERIFIED means no counterexample among the instances tried (evidence, not proof); ERRATUM means the "
-            "printed form is refuted and the project's correction of it is verified.", "",
-            "## Summary", "", "| theorem / proof | status | counts | time (s) |", "|---|---|---|---|"]
+        out += [f"**Failed sections:** {escape(', '.join(st['failed_sections']))}", ""]
+    out += ["*Verified* means no counterexample among the instances tried (evidence, not proof); *erratum* means "
+            "the printed form is refuted and the project's correction of it is verified.", ""]
+    out += contents(report)
+    out += [_anchor("summary"), "## Summary", "", "| theorem / proof | verdict | counts | time (s) |", "|---|---|---|---|"]
     for t in report["theorems"]:
-        out.append(f"| {t['theorem']}: {_cell(t['title'])} | {t['exit_code']} | {_counts(t['counts'])} | "
-                   f"{t['elapsed_s']:.1f} |")
+        out.append(f"| {_link(t['theorem'] + ': ' + t['title'], labels.theorem_anchor(t['theorem']))} | "
+                   f"{verdict(labels.overall(t['counts']), short=True)} | {labels.counts_text(t['counts'])} | {t['elapsed_s']:.1f} |")
     for p in report["proofs"]:
-        out.append(f"| proof {p['proof']} | {p['exit_code']} | {_counts(p['counts'])} | {p['elapsed_s']:.1f} |")
+        out.append(f"| {_link('proof ' + p['proof'], labels.proof_anchor(p['proof']))} | "
+                   f"{verdict(labels.overall(p['counts']), short=True)} | {labels.counts_text(p['counts'])} | {p['elapsed_s']:.1f} |")
     return out + [""]
 
 
+def contents(report: dict) -> list[str]:
+    out = ["## Contents", "", "- [Summary](#summary)", f"- [Errata](#errata) ({len(report['errata'])})"]
+    out += [f"  - {_link(erratum_title(k, e), labels.erratum_anchor(k))}"
+            for k, e in enumerate(report["errata"], 1)]
+    out += ["- [Claims](#claims)"] + [f"  - {_link(t['theorem'], labels.theorem_anchor(t['theorem']))}"
+                                      for t in report["theorems"]]
+    out += ["- [Proof steps](#proofs)"] + [f"  - {_link('proof ' + p['proof'], labels.proof_anchor(p['proof']))}"
+                                           for p in report["proofs"]]
+    out += [f"- {_link(s['title'], labels.section_anchor(key))}" for key, s in report["sections"].items()]
+    return out + ["- [Environment](#environment)", ""]
+
+
+def erratum_title(number: int, e: dict) -> str:
+    return f"{number}. {e['source']}: {e['name']}"
+
+
+def erratum_links(report: dict, e: dict) -> list[tuple[str, str]]:
+    """(text, anchor) of the claim(s) and proof step(s) an erratum is about."""
+    links = []
+    if e["kind"] == "claim":
+        links.append((f"claim {e['source']} / {e['name']}", labels.claim_anchor(e["source"], e["name"])))
+        if e["correction"]:
+            links.append((f"correction {e['correction']}", labels.claim_anchor(e["source"], e["correction"])))
+    else:
+        proof = e["source"].removeprefix("proof ")
+        theorem = labels.THEOREM_OF_PROOF.get(proof)
+        if theorem and any(t["theorem"] == theorem for t in report["theorems"]):
+            links.append((f"claims of {theorem}", labels.theorem_anchor(theorem)))
+    links += [(f"proof {proof}, step {eq}", labels.step_anchor(proof, k))
+              for proof, k, eq in labels.related_steps(report, e)]
+    return links
+
+
+def counterexample_text(cex) -> str:
+    text = json.dumps(cex, default=str)
+    if len(text) > MAX_INLINE:        # big matrices: the JSON report has it whole, the replay rebuilds it
+        text = text[:MAX_INLINE] + f" ... ({len(text)} characters; whole in report.json)"
+    return text
+
+
+def _marked(tokens) -> str:
+    return "".join(f"**{escape(t)}**" if changed and t.strip() else escape(t) for t, changed in tokens)
+
+
 def errata(report: dict) -> list[str]:
-    out = ["## Errata", ""]
+    out = [_anchor("errata"), "## Errata", ""]
     if not report["errata"]:
         return out + ["No printed claim or proof step was refuted.", ""]
     for k, e in enumerate(report["errata"], 1):
-        out += [f"### {k}. {e['source']}: {e['name']} ({e['location']})", "",
-                f"- printed: {e['printed']}", f"- corrected: {e['corrected']}"
-                + (f" (claim `{e['correction']}`)" if e["correction"] else "")]
+        printed, corrected = labels.changed_tokens(e["printed"], e["corrected"])
+        out += [_anchor(labels.erratum_anchor(k)), f"### {escape(erratum_title(k, e))}", "",
+                f"{verdict('ERRATUM')}.  Where: {escape(e['location'])}.  See: "
+                + ", ".join(_link(text, anchor) for text, anchor in erratum_links(report, e)) + ".", "",
+                "| printed | corrected |", "|---|---|", f"| {_marked(printed)} | {_marked(corrected)} |", ""]
         if e["printed_latex"]:
-            out += ["", "$$" + e["printed_latex"] + "$$ (printed)", "",
-                    "$$" + (e["corrected_latex"] or "") + "$$ (corrected)"]
-        out += ["", f"Evidence: {e['detail']}", ""]
+            out += ["Printed:", "", "$$" + e["printed_latex"] + "$$", "",
+                    "Corrected" + (f" (claim `{e['correction']}`)" if e["correction"] else "") + ":", "",
+                    "$$" + (e["corrected_latex"] or "") + "$$", ""]
+        out += [f"Evidence: {escape(e['detail'])}", ""]
         if e["counterexample"] is not None:
-            text = json.dumps(e["counterexample"], default=str)
-            if len(text) > MAX_INLINE:        # big matrices: the JSON report has it whole, the replay rebuilds it
-                text = text[:MAX_INLINE] + f" ... ({len(text)} characters; whole in report.json)"
-            out += ["Smallest counterexample:", "", "```json", text, "```", ""]
+            out += ["Smallest counterexample:", "", "```json", counterexample_text(e["counterexample"]), "```", ""]
         if e["replay"]:
             out += ["Replay:", "", "```bash", e["replay"], "```", ""]
     return out
 
 
 def theorems(report: dict) -> list[str]:
-    out = ["## Claims", ""]
+    out = [_anchor("claims"), "## Claims", ""]
     for t in report["theorems"]:
+        out.append(_anchor(labels.theorem_anchor(t["theorem"])))
         if "error" in t:
-            out += [f"### {t['theorem']}: could not be checked", "", f"**{_MARK[t['error_class']]}**: "
-                    f"`{t['error'][:600]}`", ""]
+            out += [f"### {escape(t['theorem'])}: could not be checked", "", f"{verdict(t['error_class'])}: "
+                    f"`{t['error'][:600].replace('`', chr(39))}`", ""]
             continue
-        out += [f"### {t['theorem']}: {t['title']}", "", f"{t['source']}.  Instances evaluated: "
-                f"{t['instances_evaluated']}; device {t['device']}; tolerances: {t['tolerances_text']}.", "",
+        out += [f"### {escape(t['theorem'])}: {escape(t['title'])}", "", f"{escape(t['source'])}.  Instances "
+                f"evaluated: {t['instances_evaluated']}; device {t['device']}; tolerances: "
+                f"{escape(t['tolerances_text'])}.", "",
                 "| claim | equation | verdict | instances | worst error | loss gap | tolerance | time (s) | detail |",
                 "|---|---|---|---|---|---|---|---|---|"]
         for c in t["claims"]:
-            out.append(f"| {c['claim']} | {_cell(c['equation'])} | {_MARK[c['class']]} | {c['instances_tried']} | "
-                       f"{_cell(c['worst_error'])} | {_cell(c['loss_gap'])} | {_cell(c['tolerance'])} | "
-                       f"{c['elapsed_s']:.1f} | {_cell(c['detail'])} |")
+            out.append(f"| {_anchor(labels.claim_anchor(t['theorem'], c['claim']))}{escape(c['claim'])} | "
+                       f"{escape(c['equation'])} | {verdict(c['class'], short=True)} | {c['instances_tried']} | "
+                       f"{escape(c['worst_error'])} | {escape(c['loss_gap'])} | {escape(c['tolerance'])} | "
+                       f"{c['elapsed_s']:.1f} | {escape(c['detail'])} |")
         out.append("")
     return out
 
 
 def proofs(report: dict) -> list[str]:
-    out = ["## Proof steps", ""]
+    out = [_anchor("proofs"), "## Proof steps", ""]
     for p in report["proofs"]:
-        out += [f"### Proof {p['proof']}", "", "| equation | step | method | verdict | evidence |",
-                "|---|---|---|---|---|"]
-        out += [f"| {_cell(s['equation'])} | {_cell(s['claim'])} | {_cell(s['method'])} | {_MARK[s['class']]} | "
-                f"{_cell(_short(s.get('evidence')))} |" for s in p["steps"]]
+        out += [_anchor(labels.proof_anchor(p["proof"])), f"### Proof {escape(p['proof'])}", "",
+                "| equation | step | method | verdict | evidence |", "|---|---|---|---|---|"]
+        out += [f"| {_anchor(labels.step_anchor(p['proof'], k))}{escape(s['equation'])} | {escape(s['claim'])} | "
+                f"{escape(s['method'])} | {verdict(s['class'], short=True)} | {escape(_short(s.get('evidence')))} |"
+                for k, s in enumerate(p["steps"])]
         out.append("")
     return out
 
@@ -106,19 +166,19 @@ def proofs(report: dict) -> list[str]:
 def sections(report: dict) -> list[str]:
     out = []
     for key, s in report["sections"].items():
-        out += [f"## {s['title']}", "", s["markdown"], ""]
+        out += [_anchor(labels.section_anchor(key)), f"## {escape(s['title'])}", "", s["markdown"], ""]
         for f in s["figures"]:
-            out += [f"![{f['caption']}]({f['file']})", "", f"*{f['caption']}*", ""]
+            out += [f"![{escape(f['caption'])}]({f['file']})", "", f"*{escape(f['caption'])}*", ""]
     return out
 
 
 def environment(report: dict) -> list[str]:
     env = report["environment"]
-    out = ["## Environment", "", "Rerun with:", "", "```bash", env["command"], "```", "",
+    out = [_anchor("environment"), "## Environment", "", "Rerun with:", "", "```bash", env["command"], "```", "",
            "| setting | value |", "|---|---|"]
     for k in ("profile", "seed", "device", "device_name", "python", "platform", "torch_threads"):
-        out.append(f"| {k} | {_cell(env[k])} |")
-    out += [f"| {name} | {_cell(v)} |" for name, v in env["packages"].items()]
+        out.append(f"| {k} | {escape(env[k])} |")
+    out += [f"| {escape(name)} | {escape(v)} |" for name, v in env["packages"].items()]
     out += ["", f"Sizes of the `{report['settings']['profile']}` profile: "
             + ", ".join(f"{k}={v}" for k, v in report["settings"].items() if k not in ("profile", "seed", "device")),
             ""]

@@ -21,11 +21,14 @@ from ..numeric import MinimiserSettings
 from ..pipeline import Pipeline, PipelineSettings
 from ..spec import ClosedFormSpectrum
 from . import plots
-from .examples import representative, with_hyper
+from .examples import drawn_many, representative, with_hyper
 from .profiles import profile
 from .sections import Figure, ReportSettings, Section
 
-SWEEP_DECADES = (-1.0, 1.0)        # hyperparameters swept over [0.1, 10] (log scale), the others held at 1
+SWEEP_DECADES = (-1.0, 1.0)        # hyperparameters swept over at least [0.1, 10] (log scale), the others held at 1
+WIDE_DECADES = (-6.0, 6.0)         # where a sweep's collapse thresholds are looked for, to choose its range
+REPRESENTATIVE_DIM = 3            # latent indices of the representative instance (examples.representative's n)
+SWEEP_DRAWS = 40                   # drawn instances a sweep may take instead of the representative one
 ZERO = 1e-12                       # a closed-form value at most this (x its scale) is zero: the index collapsed
 
 
@@ -93,14 +96,72 @@ def minimiser_spectra(theorem, insts, settings: ReportSettings, restarts: int) -
 
 
 def collapse_thresholds(grid: np.ndarray, values: np.ndarray) -> list[tuple[int, float]]:
-    """(index i from 1, hyperparameter value) where the closed form of index i turns zero or non-zero."""
-    scale = max(float(np.abs(values).max()), 1.0)
-    on = values > ZERO * scale
-    marks = []
-    for i in range(values.shape[1]):
-        for k in np.nonzero(on[1:, i] != on[:-1, i])[0]:
-            marks.append((i + 1, float(np.sqrt(grid[k] * grid[k + 1]))))
-    return marks
+    """(index i from 1, hyperparameter value) where the closed form of index i turns zero or non-zero
+    between two grid points (the geometric midpoint of the two)."""
+    return [(i + 1, float(np.sqrt(grid[k] * grid[k + 1]))) for i, k in _brackets(values)[0]]
+
+
+def _brackets(values: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray, float]:
+    """(index, grid position k) where index's closed form changes between k and k + 1; which are on; zero."""
+    zero = ZERO * max(float(np.abs(values).max()), 1.0)
+    on = values > zero
+    return [(i, int(k)) for i in range(values.shape[1]) for k in np.nonzero(on[1:, i] != on[:-1, i])[0]], on, zero
+
+
+def refined_thresholds(theorem, inst, axis: str, quantity, grid: np.ndarray, values: np.ndarray,
+                       steps: int = 40) -> list[tuple[int, float]]:
+    """The collapse thresholds of ``quantity`` in ``axis``, each bisected (in log) within its grid cell to
+    ~1e-12 of its value: the lines drawn are where the closed forms turn zero, not a grid point."""
+    brackets, on, zero = _brackets(values)
+    if not brackets:
+        return []
+    index, k = np.array([b[0] for b in brackets]), np.array([b[1] for b in brackets])
+    lo, hi, on_lo = np.log(grid[k]), np.log(grid[k + 1]), on[k, index]
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        at = closed_forms_over(theorem, inst, {axis: np.exp(mid)})[quantity][np.arange(len(mid)), index]
+        same = (at > zero) == on_lo
+        lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+    return [(int(i) + 1, float(np.exp((a + b) / 2))) for i, a, b in zip(index, lo, hi)]
+
+
+def _all_thresholds(theorem, inst, axis: str) -> list[float]:
+    """Every collapse threshold of ``inst``'s singular-value closed forms in ``axis`` over WIDE_DECADES."""
+    grid = np.logspace(*WIDE_DECADES, 481)
+    closed = closed_forms_over(theorem, inst, {axis: grid})
+    return [h for c in spectrum_claims(theorem) if c.measured[0] == "singular_values"
+            for _, h in collapse_thresholds(grid, closed[c.quantity])]
+
+
+def sweep_instance(theorem, axis: str, seed: int):
+    """The instance a sweep is drawn on, chosen from the closed forms alone (before minimising): the
+    representative one, or where it shows fewer collapse thresholds than REPRESENTATIVE_DIM per
+    singular-value claim, the draw of the theorem's own strategy (hyperparameters set to 1) with the most
+    distinct thresholds, then the widest gap between neighbouring ones (up to half a decade: readable),
+    then the fewest decades spanned."""
+    def score(inst):
+        marks = np.log10(sorted(set(np.round(_all_thresholds(theorem, inst, axis), 9))))
+        gap = float(np.diff(marks).min()) if len(marks) > 1 else 0.5
+        return len(marks), min(gap, 0.5), -float(np.ptp(marks)) if len(marks) else 0.0
+    best = representative(theorem, seed=seed)
+    best_score = score(best)
+    wanted = REPRESENTATIVE_DIM * sum(c.measured[0] == "singular_values" for c in spectrum_claims(theorem))
+    if best_score[0] < wanted:
+        for drawn_instance in drawn_many(theorem, SWEEP_DRAWS, seed=seed):
+            candidate = with_hyper(drawn_instance, **{k: 1.0 for k in drawn_instance.hyper})
+            if (cs := score(candidate)) > best_score:
+                best, best_score = candidate, cs
+    return best
+
+
+def sweep_range(thresholds: list[float]) -> tuple[float, float]:
+    """Decades (log10) of the range shown: SWEEP_DECADES widened to whole decades that hold every
+    threshold with a factor 2 to spare, so that both sides of each are seen."""
+    if not thresholds:
+        return SWEEP_DECADES
+    lo = min(SWEEP_DECADES[0], np.floor(np.log10(min(thresholds) / 2)))
+    hi = max(SWEEP_DECADES[1], np.ceil(np.log10(max(thresholds) * 2)))
+    return float(lo), float(hi)
 
 
 def _sweep_one(name: str, settings: ReportSettings, prof) -> tuple[dict, Figure | None]:
@@ -109,10 +170,11 @@ def _sweep_one(name: str, settings: ReportSettings, prof) -> tuple[dict, Figure 
     if not claims:
         return {"theorem": name, "skipped": "no closed-form spectrum claim"}, None
     axis = sweep_hyperparameter(theorem)
-    inst = representative(theorem, seed=settings.seed)
-    grid = np.logspace(*SWEEP_DECADES, prof.sweep_points)
+    inst = sweep_instance(theorem, axis, settings.seed)
+    decades = sweep_range(_all_thresholds(theorem, inst, axis))
+    grid = np.logspace(*decades, prof.sweep_points)
     closed = closed_forms_over(theorem, inst, {axis: grid})
-    coarse = np.logspace(*SWEEP_DECADES, prof.sweep_minimised)
+    coarse = np.logspace(*decades, prof.sweep_minimised)
     measured, certified = minimiser_spectra(theorem, [with_hyper(inst, **{axis: float(h)}) for h in coarse],
                                             settings, prof.restarts)
     at_coarse = closed_forms_over(theorem, inst, {axis: coarse})
@@ -122,17 +184,22 @@ def _sweep_one(name: str, settings: ReportSettings, prof) -> tuple[dict, Figure 
         at = -np.sort(-at_coarse[claim.quantity], axis=1)
         n = min(at.shape[1], measured[claim.name].shape[1])
         gaps[claim.name] = float(np.abs(at[:, :n] - measured[claim.name][:, :n]).max())
-        marks = collapse_thresholds(grid, closed[claim.quantity]) if claim.measured[0] == "singular_values" else []
+        marks = (refined_thresholds(theorem, inst, axis, claim.quantity, grid, closed[claim.quantity])
+                 if claim.measured[0] == "singular_values" else [])
         curves.append(plots.SweepCurve(claim.name, str(claim.quantity), claim.equation, claimed,
                                        measured[claim.name], marks))
     fig = plots.sweep_figure(theorem.name, theorem.title, axis, grid, coarse, curves, certified)
     marks = sorted({m for c in curves for m in c.thresholds})
-    data = {"theorem": name, "hyperparameter": axis, "instance": inst.to_json(), "grid": [float(grid[0]), float(grid[-1]), len(grid)],
+    data = {"theorem": name, "hyperparameter": axis, "instance": inst.to_json(),
+            "grid": [float(grid[0]), float(grid[-1]), len(grid)],
             "minimised_at": coarse.tolist(), "certified": certified.tolist(),
             "max_abs_difference": gaps, "collapse_thresholds": [{"index": i, axis: h} for i, h in marks]}
-    caption = (f"{theorem.name}: closed forms (lines, k-th largest value) against {axis} on a log axis, all other "
-               f"hyperparameters 1; dots: the certified minimiser's spectrum at {len(coarse)} values; dotted "
-               f"lines: where an index's closed form turns zero (predicted collapse).")
+    others = ", ".join(f"{k} = {v:.3g}" for k, v in inst.hyper.items() if k != axis)
+    caption = (f"{theorem.name}: each closed-form spectrum (lines: its k-th largest value) against {axis}, log axis"
+               + (f", {others}" if others else "") + f"; dots: the certified minimiser of the full "
+               f"objective at {len(coarse)} values of {axis} (a red x: not certified). Dotted vertical lines: the "
+               f"predicted collapse thresholds, where index i's closed form turns zero. Look for each curve "
+               f"reaching 0 exactly at its line and the dots on the curves on both sides of it.")
     return data, Figure(f"sweep_{name}", fig, caption)
 
 
@@ -164,8 +231,9 @@ def _phase_one(name: str, settings: ReportSettings, prof) -> tuple[dict, Figure 
     claims = [c for c in spectrum_claims(theorem) if c.measured[0] == "singular_values"]
     if axes is None or not claims:
         return {"theorem": name, "skipped": "opted out" if axes is None else "no singular-value closed form"}, None
-    inst = representative(theorem, seed=settings.seed)
-    g = np.logspace(*SWEEP_DECADES, prof.diagram_points)
+    inst = sweep_instance(theorem, axes[0], settings.seed)
+    ranges = [sweep_range(_all_thresholds(theorem, inst, a)) for a in axes]
+    g = np.logspace(min(r[0] for r in ranges), max(r[1] for r in ranges), prof.diagram_points)
     A, B = np.meshgrid(g, g, indexing="xy")            # A varies along columns (x), B along rows (y)
     closed = closed_forms_over(theorem, inst, {axes[0]: A.ravel(), axes[1]: B.ravel()})
     panels: list[tuple[list[str], np.ndarray]] = []     # identical count grids share one panel
@@ -180,9 +248,11 @@ def _phase_one(name: str, settings: ReportSettings, prof) -> tuple[dict, Figure 
     fig = plots.phase_figure(theorem.name, theorem.title, axes, g, panels)
     data = {"theorem": name, "axes": list(axes), "instance": inst.to_json(), "grid": [float(g[0]), float(g[-1]), len(g)],
             "panels": [{"quantities": q, "collapsed_counts": sorted({int(v) for v in z.ravel()})} for q, z in panels]}
+    others = ", ".join(f"{k} = {v:.3g}" for k, v in inst.hyper.items() if k not in axes)
     caption = (f"{theorem.name}: number of indices i whose closed form is zero (collapsed) over ({axes[0]}, {axes[1]}), "
-               f"log axes, other hyperparameters 1, data of the representative instance (theta = "
-               f"{', '.join(f'{t:.3g}' for t in _theta(theorem, inst))}).")
+               f"log axes" + (f", {others}" if others else "") + f", data of the sweep's instance (theta = "
+               f"{', '.join(f'{t:.3g}' for t in _theta(theorem, inst))}).  White lines: a collapse threshold, "
+               f"where one more index collapses; look for bands of constant count, one index more in each.")
     return data, Figure(f"phase_{name}", fig, caption)
 
 

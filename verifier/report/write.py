@@ -59,13 +59,12 @@ def write_report(collected: Collected, out: Path, formats=FORMATS) -> dict[str, 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
         images = {f"{f.name}.png": figure_png(f.figure) for s in collected.sections for f in s.figures}
-        markdown = render_markdown(collected.report)
         if "md" in formats:
             for name, data in images.items():
                 (tmp / name).write_bytes(data)
-            (tmp / FILES["md"]).write_text(markdown, encoding="utf-8")
+            (tmp / FILES["md"]).write_text(render_markdown(collected.report), encoding="utf-8")
         if "html" in formats:
-            (tmp / FILES["html"]).write_text(render_html(markdown, images), encoding="utf-8")
+            (tmp / FILES["html"]).write_text(render_html(collected.report, images), encoding="utf-8")
         if "json" in formats:
             (tmp / FILES["json"]).write_text(json.dumps(collected.report, indent=1, allow_nan=False,
                                                         default=str), encoding="utf-8")
