@@ -14,7 +14,7 @@ import torch
 
 from ..errors import UsageError
 from ..instances import Instance
-from . import data as data_mod
+from . import sources as data_mod
 from .measures import DELTA, active_units, collapsed, d_ma, singular_values
 from .models import LinearCVAE, LinearMHVAE, LinearVAE
 from .predict import Prediction, available, closed_forms_at, collapse_point, expression_at, objective, predict
