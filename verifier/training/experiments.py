@@ -14,7 +14,7 @@ import torch
 
 from ..errors import UsageError
 from ..instances import Instance
-from . import mnist
+from . import cvae_dma, mnist
 from . import sources as data_mod
 from .measures import DELTA, active_units, collapsed, d_ma, singular_values
 from .models import LinearCVAE, LinearMHVAE, LinearVAE
@@ -439,6 +439,7 @@ def _train_sweep(model, arrays, settings: RunSettings, count, on_epoch=None):
 
 
 CVAE_LATENT = 8
+CVAE_CURVE_POINTS = 40     # the predicted KL curve drawn through the sweep (one prediction per point)
 CVAE_RANGE = (0.02, 20.0)
 CVAE_VALUES = {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0}
 
@@ -483,7 +484,8 @@ def cvae(settings: RunSettings) -> ExperimentResult:
     if points is not None:
         predicted_kl = cvae_predicted_kl(available("theorem2"), ds, d1, values, grid)
         epsilon = cvae_epsilon(predicted_kl, _judged(grid, points))
-        tracker, dma = _cvae_dma_tracker(closed_forms_at(available("theorem2"), info, "beta", grid), d1, settings)
+        tracker, dma = cvae_dma.tracker(closed_forms_at(available("theorem2"), info, "beta", grid), d1,
+                                        settings.epochs, DMA_CHECKPOINTS)
     model = LinearCVAE(ds.x.shape[1], ds.y.shape[1], d1, beta=grid, K=len(grid), seed=settings.seed)
     arrays = (ds.x, ds.y)
     kl_mean, early, measured, result = _train_sweep(
@@ -505,7 +507,7 @@ def cvae(settings: RunSettings) -> ExperimentResult:
                  "the encoder mean's second moment at V1*, V2*)") + ".")
     curve = None
     if predicted_kl is not None:            # the prediction on a finer grid, through every collapse point
-        beta_curve = np.unique(np.concatenate([np.geomspace(grid[0], grid[-1], 40),
+        beta_curve = np.unique(np.concatenate([np.geomspace(grid[0], grid[-1], CVAE_CURVE_POINTS),
                                                points[(points > grid[0]) & (points < grid[-1])]]))
         curve = (beta_curve, cvae_predicted_kl(available("theorem2"), ds, d1, values, beta_curve))
     fig = _sweep_figure("training_cvae_kl_beta", "Linear CVAE, quadrant task", "beta",
@@ -532,37 +534,9 @@ def cvae(settings: RunSettings) -> ExperimentResult:
                                    caption="Linear CVAE: D_MA between the trained omega (singular values of U1) and "
                                            "sigma (encoder std) and Theorem 2's omega*, sigma' over training (Fig. 8 "
                                            "in kind): the median over the judged values of beta, their range shaded."))
-        markdown += "\n" + _cvae_dma_markdown(dma, grid, judged)
+        markdown += "\n" + cvae_dma.markdown(dma, grid, judged)
     return ExperimentResult("cvae", "Linear CVAE on real data: KL against beta", markdown, data, figures,
                             agrees is not False)
-
-
-def _cvae_dma_tracker(closed: dict, d1: int, settings: RunSettings):
-    """(on_epoch callback, trace): D_MA of each of the K trained CVAEs' omega (singular values of U1)
-    and sigma (encoder std) against Theorem 2's omega*, sigma' at its beta (``closed``: name -> (K, n),
-    its first d1 indices are the latents'), recorded DMA_CHECKPOINTS times over training."""
-    every = max(1, settings.epochs // DMA_CHECKPOINTS)
-    trace = {"epoch": [], "omega": [], "sigma": []}
-    targets = {"omega": closed["omega"][:, :d1], "sigma": closed["sigma_p"][:, :d1]}
-
-    def record(epoch, m):
-        if epoch % every and epoch != settings.epochs:
-            return
-        trained = {"omega": np.linalg.svd(_np(m.U1), compute_uv=False), "sigma": _np(m.std())}
-        trace["epoch"].append(epoch)
-        for name, target in targets.items():
-            trace[name].append([d_ma(trained[name][k], target[k]) for k in range(len(target))])
-    return record, trace
-
-
-def _cvae_dma_markdown(trace, grid, judged) -> str:
-    near_one = int(np.argmin(np.abs(np.log(grid))))
-    cells = {n: np.array(trace[n][-1]) for n in ("omega", "sigma")}
-    return ("D_MA after training between the trained spectra and Theorem 2's (Fig. 8 in kind; the paper reports "
-            "both below 0.08 after 100 epochs on MNIST at beta = 1): "
-            + "; ".join(f"{n}: median over the judged beta {np.median(v[judged]):.2g} (max {v.max():.2g}), at beta = "
-                        f"{grid[near_one]:.3g} (the swept value nearest 1) {v[near_one]:.2g}" for n, v in cells.items())
-            + ".\n")
 
 
 DMA_CHECKPOINTS = 25     # D_MA is recorded this many times over training (Figs. 12 and 14 in kind)
