@@ -115,7 +115,7 @@ def judged(table: PrintedTable, options: mnist.MnistOptions, measured: np.ndarra
                  + np.array([half_unit(p) for p in table.paper]))
     reproduced = np.abs(measured - paper) <= allowance
     return {"table": table.key, "name": table.name, "source": table.source, "index": list(table.index),
-            "paper": paper.tolist(), "measured": measured.tolist(),
+            "paper": paper.tolist(), "paper_printed": list(table.paper), "measured": measured.tolist(),
             "relative_error": ((measured - paper) / paper).tolist(), "convention": options.describe(),
             "sampling_error": se.tolist(), "bootstrap_bias": bias.tolist(), "bootstrap_resamples": len(boots),
             "allowance": allowance.tolist(), "reproduced_per_index": reproduced.tolist(),
@@ -190,8 +190,8 @@ def markdown(result: dict) -> str:
     parts = []
     for t in result["tables"]:
         rows = "\n".join(
-            f"| {i} | {p:.3g} | {m:.4g} ± {s:.2g} | {e:+.1%} | {a:.2g} | {'yes' if ok else '**no**'} |"
-            for i, p, m, s, e, a, ok in zip(t["index"], t["paper"], t["measured"], t["sampling_error"],
+            f"| {i} | {p} | {m:.4g} ± {s:.2g} | {e:+.1%} | {a:.2g} | {'yes' if ok else '**no**'} |"
+            for i, p, m, s, e, a, ok in zip(t["index"], t["paper_printed"], t["measured"], t["sampling_error"],
                                             t["relative_error"], t["allowance"], t["reproduced_per_index"]))
         parts.append(f"**{t['name']}** — {t['source']}; {t['role']}: {t['convention']}\n\n"
                      f"| i | paper | measured ± bootstrap SE | relative error | allowance | reproduced |\n"
