@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     from .report.command import add_parser as add_report_parser
     add_report_parser(sub)
+    from .training.tables import add_parser as add_tables_parser
+    add_tables_parser(sub)
     return p
 
 
@@ -154,6 +156,9 @@ def _run(args) -> int:
     if args.command == "train":
         from .training.command import run as run_training
         return run_training(args)
+    if args.command == "tables":
+        from .training.tables import run as run_tables
+        return run_tables(args)
     if args.command == "report":
         from .report.command import run as run_report
         return run_report(args)

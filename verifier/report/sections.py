@@ -61,6 +61,7 @@ SECTION_PROVIDERS: tuple[str, ...] = (
     "verifier.report.theory:phase_diagrams",
     "verifier.report.convergence:convergence_curves",
     "verifier.training.report:training_section",
+    "verifier.training.mnist_report:mnist_section",
     "verifier.experiments.variants_section:variants_section",
 )
 

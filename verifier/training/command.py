@@ -9,18 +9,21 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .experiments import EXPERIMENTS, SIZES, RunSettings
+from .experiments import EXPERIMENTS, PROFILES, SIZES, RunSettings
 from .report import run_all
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train the linear VAE / CVAE / MHVAE on real data and compare with the theory")
     p.add_argument("--experiment", choices=EXPERIMENTS + ("all",), default="all")
-    p.add_argument("--data", default="digits", help="'digits' (scikit-learn's 8x8 digits) or a .npz / .csv file")
+    p.add_argument("--data", default="digits", help="'digits' (scikit-learn's 8x8 digits), 'mnist' or "
+                   "'mnist:key=value,...' (5000 MNIST images; keys scale, centre, quadrant, orientation, images) "
+                   "or a .npz / .csv file")
     sizes = "; ".join(f"{profile}: " + ", ".join(f"{name} {e} epochs at batch {b}" for name, (e, b) in per.items())
                       for profile, per in SIZES.items())
-    p.add_argument("--profile", choices=tuple(SIZES), default="quick",
-                   help=f"default epochs and batch size per experiment ({sizes})")
+    p.add_argument("--profile", choices=PROFILES, default="quick",
+                   help=f"default epochs and batch size per experiment ({sizes}; on MNIST its own sizes, and "
+                        f"'paper': the paper's latent sizes, d1 = 64)")
     p.add_argument("--epochs", type=int, help="training epochs for every experiment (default: the profile's)")
     p.add_argument("--batch-size", type=int, help="minibatch size for every experiment (default: the profile's)")
     p.add_argument("--lr", type=float, default=RunSettings.lr, help="Adam's initial learning rate")

@@ -14,7 +14,8 @@ import torch
 
 from ..errors import UsageError
 from ..instances import Instance
-from . import data as data_mod
+from . import cvae_dma, mnist
+from . import sources as data_mod
 from .measures import DELTA, active_units, collapsed, d_ma, singular_values
 from .models import LinearCVAE, LinearMHVAE, LinearVAE
 from .predict import Prediction, available, closed_forms_at, collapse_point, expression_at, objective, predict
@@ -32,6 +33,11 @@ SIZES = {
     "quick": {"vae": (300, 128), "cvae": (2000, 512), "mhvae": (300, 128)},
     "thorough": {"vae": (1500, 128), "cvae": (6000, 512), "mhvae": (1500, 128)},
 }
+PROFILES = tuple(dict.fromkeys((*SIZES, *mnist.SIZES)))      # "paper": MNIST at the paper's latent sizes
+
+
+def sizes_for(data: str) -> dict:
+    return mnist.SIZES if mnist.is_mnist(data) else SIZES
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,13 @@ class RunSettings:
 
     def for_experiment(self, name: str) -> "RunSettings":
         """These settings with the experiment's default epochs and batch size filled in."""
-        if self.profile not in SIZES:
-            raise UsageError(f"unknown training profile {self.profile!r}; choose from {', '.join(SIZES)}")
-        if name not in SIZES[self.profile]:
+        sizes = sizes_for(self.data)
+        if self.profile not in sizes:
+            raise UsageError(f"training profile {self.profile!r} is not one for --data {self.data!r}; "
+                             f"choose from {', '.join(sizes)}")
+        if name not in sizes[self.profile]:
             raise UsageError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)} or all")
-        epochs, batch_size = SIZES[self.profile][name]
+        epochs, batch_size = sizes[self.profile][name]
         return replace(self, epochs=epochs if self.epochs is None else self.epochs,
                        batch_size=batch_size if self.batch_size is None else self.batch_size)
 
@@ -140,8 +148,10 @@ def vae(settings: RunSettings) -> ExperimentResult:
     k = min(VAE_COLLAPSED, d1 - 1)
     hyper = lambda b: {"beta": b, "eta_enc": 1.0, "eta_dec": 1.0}
     theta = predict(th4, Instance({"d1": d1 + 1}, hyper(1.0), {}, X=ds.x)).indexed["theta"]
-    beta = vae_beta(theta, d1, k)
+    # On MNIST the paper's beta (Fig. 2a); elsewhere one placed between two of the data's theta_i.
+    beta = mnist.PAPER_VAE_BETA if mnist.is_mnist(settings.data) else vae_beta(theta, d1, k)
     pred4 = predict(th4, Instance({"d1": d1}, hyper(beta), {}, X=ds.x))
+    k = d1 - int((pred4.closed["omega"] > 0).sum())
     pred1 = predict(th1, Instance({"d1": d1}, hyper(beta), {"sigma": (1.0,) * d1}, X=ds.x))
     epsilon = _vae_epsilon(pred4)
 
@@ -190,9 +200,8 @@ def vae(settings: RunSettings) -> ExperimentResult:
 
     markdown = (
         f"Data: {ds.description} (N = {ds.n}, D0 = {ds.x.shape[1]}); d1 = {d1}, eta_enc = eta_dec = 1, "
-        f"beta = {beta:.4f}, placed between theta_{d1 - k} = {theta[d1 - k - 1]:.4f} and "
-        f"theta_{d1 - k + 1} = {theta[d1 - k]:.4f} so that the theory predicts {k} of {d1} dimensions collapse "
-        f"(Fig. 2a in kind). {settings.epochs} epochs of Adam (lr {settings.lr}, cosine decay, batch "
+        f"beta = {beta:.4f} (sqrt(beta) = {np.sqrt(beta):.4f}; theta_1..{d1 + 1} = {np.round(theta, 4).tolist()}), so "
+        f"that the theory predicts {k} of {d1} dimensions collapse (Fig. 2a in kind{'; the paper: 3 of 5 at beta = 4' if mnist.is_mnist(settings.data) else ''}). {settings.epochs} epochs of Adam (lr {settings.lr}, cosine decay, batch "
         f"{settings.batch_size}), seed {settings.seed}. A dimension is (epsilon, delta)-collapsed with delta = "
         f"{DELTA} and epsilon = {epsilon:.2e}, half the smallest KL an active dimension keeps at any x "
         f"under Theorem 4.\n\n"
@@ -430,6 +439,7 @@ def _train_sweep(model, arrays, settings: RunSettings, count, on_epoch=None):
 
 
 CVAE_LATENT = 8
+CVAE_CURVE_POINTS = 40     # the predicted KL curve drawn through the sweep (one prediction per point)
 CVAE_RANGE = (0.02, 20.0)
 CVAE_VALUES = {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0}
 
@@ -465,17 +475,21 @@ def cvae(settings: RunSettings) -> ExperimentResult:
     says latent dimension i carries KL exactly while beta < theta_i(E) / eta_dec^2."""
     settings = settings.for_experiment("cvae")
     ds = data_mod.load(settings.data, "cvae")
-    d1 = min(CVAE_LATENT, ds.y.shape[1])
-    points, info = _predicted_sweep("theorem2", {"d1": d1}, CVAE_VALUES, "beta", ds, *CVAE_RANGE)
+    on_mnist = mnist.is_mnist(settings.data)
+    values = mnist.PAPER_CVAE_VALUES if on_mnist else CVAE_VALUES
+    d1 = min(mnist.LATENT[settings.profile]["cvae"] if on_mnist else CVAE_LATENT, ds.y.shape[1])
+    points, info = _predicted_sweep("theorem2", {"d1": d1}, values, "beta", ds, *CVAE_RANGE)
     grid = _sweep_grid(points, *CVAE_RANGE)
-    predicted_kl, epsilon = None, SWEEP_EPSILON
+    predicted_kl, epsilon, tracker, dma = None, SWEEP_EPSILON, None, None
     if points is not None:
-        predicted_kl = cvae_predicted_kl(available("theorem2"), ds, d1, CVAE_VALUES, grid)
+        predicted_kl = cvae_predicted_kl(available("theorem2"), ds, d1, values, grid)
         epsilon = cvae_epsilon(predicted_kl, _judged(grid, points))
+        tracker, dma = cvae_dma.tracker(closed_forms_at(available("theorem2"), info, "beta", grid), d1,
+                                        settings.epochs, DMA_CHECKPOINTS)
     model = LinearCVAE(ds.x.shape[1], ds.y.shape[1], d1, beta=grid, K=len(grid), seed=settings.seed)
     arrays = (ds.x, ds.y)
     kl_mean, early, measured, result = _train_sweep(
-        model, arrays, settings, lambda m: (_kl_mean(m, arrays) > epsilon).sum(-1))
+        model, arrays, settings, lambda m: (_kl_mean(m, arrays) > epsilon).sum(-1), on_epoch=tracker)
     settled = early == measured
     predicted, agrees = _sweep_comparison(grid, measured, points, settled)
     kl_error = None if predicted_kl is None else np.abs(np.sort(kl_mean, -1)[:, ::-1] - predicted_kl).max(-1)
@@ -493,9 +507,9 @@ def cvae(settings: RunSettings) -> ExperimentResult:
                  "the encoder mean's second moment at V1*, V2*)") + ".")
     curve = None
     if predicted_kl is not None:            # the prediction on a finer grid, through every collapse point
-        beta_curve = np.unique(np.concatenate([np.geomspace(grid[0], grid[-1], 40),
+        beta_curve = np.unique(np.concatenate([np.geomspace(grid[0], grid[-1], CVAE_CURVE_POINTS),
                                                points[(points > grid[0]) & (points < grid[-1])]]))
-        curve = (beta_curve, cvae_predicted_kl(available("theorem2"), ds, d1, CVAE_VALUES, beta_curve))
+        curve = (beta_curve, cvae_predicted_kl(available("theorem2"), ds, d1, values, beta_curve))
     fig = _sweep_figure("training_cvae_kl_beta", "Linear CVAE, quadrant task", "beta",
                         [("learnable Sigma", grid, kl_mean)], points,
                         "Linear CVAE: measured KL per latent dimension against beta (Fig. 6a in kind; dots) and "
@@ -508,12 +522,20 @@ def cvae(settings: RunSettings) -> ExperimentResult:
             "max_kl_error": None if kl_error is None else kl_error.tolist(),
             "collapse_intervals": intervals, "agrees": agrees, "settled": settled.tolist(),
             "missing_prediction": reason or None, "train_seconds": result.seconds, "epsilon": epsilon,
-            "epochs": settings.epochs, "batch_size": settings.batch_size}
+            "epochs": settings.epochs, "batch_size": settings.batch_size, "dma_trace": dma, **values}
     markdown = _sweep_markdown(header, grid, measured, predicted, agrees, reason, points,
                                f"dimensions with mean KL > {epsilon:.3g}", settled, kl_error)
     if intervals:
         markdown += "\n" + _intervals_markdown(intervals, "beta")
-    return ExperimentResult("cvae", "Linear CVAE on real data: KL against beta", markdown, data, [fig],
+    figures = [fig]
+    if dma is not None:
+        judged = _judged(grid, points)
+        figures.append(_dma_figure({"linear CVAE (Theorem 2)": dma}, [judged], stem="training_cvae_dma",
+                                   caption="Linear CVAE: D_MA between the trained omega (singular values of U1) and "
+                                           "sigma (encoder std) and Theorem 2's omega*, sigma' over training (Fig. 8 "
+                                           "in kind): the median over the judged values of beta, their range shaded."))
+        markdown += "\n" + cvae_dma.markdown(dma, grid, judged)
+    return ExperimentResult("cvae", "Linear CVAE on real data: KL against beta", markdown, data, figures,
                             agrees is not False)
 
 
@@ -526,11 +548,11 @@ def _mhvae_point(m, Z: np.ndarray) -> dict[str, np.ndarray]:
             "Sigma2": np.stack([np.diag(s) for s in _np(m.std2()) ** 2])}
 
 
-def _dma_tracker(theorem, ds, latent: dict, grid, settings: RunSettings):
+def _dma_tracker(theorem, ds, latent: dict, values: dict, grid, settings: RunSettings):
     """(on_epoch callback, trace): D_MA between the singular values of each trained matrix and those of
     the spec's claimed optimum at the model's beta2, recorded DMA_CHECKPOINTS times over training.
     trace = {"epoch": [...], name: [(K,) D_MA per checkpoint]}."""
-    preds = [predict(theorem, _instance_for(theorem, latent, {**MHVAE_VALUES, "beta2": float(b)}, ds)) for b in grid]
+    preds = [predict(theorem, _instance_for(theorem, latent, {**values, "beta2": float(b)}, ds)) for b in grid]
     names = [n for n in theorem.model.variable_names if n in preds[0].optimum]
     target = {n: [singular_values(p.optimum[n]) for p in preds] for n in names}
     Z = preds[0].data["Z"]
@@ -548,7 +570,7 @@ def _dma_tracker(theorem, ds, latent: dict, grid, settings: RunSettings):
     return record, trace
 
 
-def _dma_figure(traces, judged_sets):
+def _dma_figure(traces, judged_sets, stem="training_mhvae_dma", caption=None):
     """Figs. 12 and 14 in kind: per case, the median over the judged beta2 of each matrix's D_MA
     against the epoch, with the range over them shaded."""
     import matplotlib.pyplot as plt
@@ -562,7 +584,7 @@ def _dma_figure(traces, judged_sets):
         ax.set(yscale="log", xlabel="epoch", ylabel="D_MA(trained, claimed optimum)", title=label)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    return ("training_mhvae_dma", fig, "Linear MHVAE: D_MA between the singular values of each trained matrix "
+    return (stem, fig, caption or "Linear MHVAE: D_MA between the singular values of each trained matrix "
             "and the claimed optimum's over training (Figs. 12 and 14 in kind): the median over the judged "
             "values of beta2, and their range shaded.")
 
@@ -578,18 +600,20 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
     (Theorem 3) or fixed (Theorem 5); measured: the KL of z2 per dimension."""
     settings = settings.for_experiment("mhvae")
     ds = data_mod.load(settings.data, "vae")
-    d = min(MHVAE_LATENT, ds.x.shape[1])
+    on_mnist = mnist.is_mnist(settings.data)
+    values = mnist.PAPER_MHVAE_VALUES if on_mnist else MHVAE_VALUES
+    d = min(mnist.LATENT[settings.profile]["mhvae"] if on_mnist else MHVAE_LATENT, ds.x.shape[1])
     latent = {"d1": d, "d2": d}
     sets, evidence, rows, ok = [], {}, [], True
     all_points = None
     traces, judged_sets, dma_rows = {}, [], []
     for label, spec, sigma2 in (("Sigma2 learnable", "theorem3", None),
-                                ("Sigma2 fixed", "theorem5", MHVAE_VALUES["sigma2"])):
-        points, info = _predicted_sweep(spec, latent, MHVAE_VALUES, "beta2", ds, *MHVAE_RANGE)
+                                ("Sigma2 fixed", "theorem5", values["sigma2"])):
+        points, info = _predicted_sweep(spec, latent, values, "beta2", ds, *MHVAE_RANGE)
         grid = _sweep_grid(points, *MHVAE_RANGE)
-        model = LinearMHVAE(ds.x.shape[1], d, d, beta1=MHVAE_VALUES["beta1"], beta2=grid,
-                            eta_enc=MHVAE_VALUES["eta_enc"], eta_dec=MHVAE_VALUES["eta_dec"],
-                            sigma1=MHVAE_VALUES["sigma1"], sigma2=sigma2, K=len(grid), seed=settings.seed)
+        model = LinearMHVAE(ds.x.shape[1], d, d, beta1=values["beta1"], beta2=grid,
+                            eta_enc=values["eta_enc"], eta_dec=values["eta_dec"],
+                            sigma1=values["sigma1"], sigma2=sigma2, K=len(grid), seed=settings.seed)
         arrays = (ds.x,)
         if sigma2 is None:
             what = f"dimensions of z2 with mean KL > {SWEEP_EPSILON:g}"
@@ -610,7 +634,7 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
                 with torch.no_grad():
                     sv = np.linalg.svd(_np(m.U2), compute_uv=False)
                 return (sv > (0.1 * sv.max() if cut is None else cut)).sum(-1)
-        tracker, trace = (None, None) if points is None else _dma_tracker(available(spec), ds, latent, grid, settings)
+        tracker, trace = (None, None) if points is None else _dma_tracker(available(spec), ds, latent, values, grid, settings)
         kl_mean, early, measured, result = _train_sweep(model, arrays, settings, count, on_epoch=tracker)
         settled = early == measured
         with torch.no_grad():
@@ -636,8 +660,8 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
         rows.append(_sweep_markdown(f"**{label}** ({spec})", grid, measured, predicted, agrees,
                                     info if points is None else "", points, what, settled))
     header = (f"Data: {ds.description} (N = {ds.n}, D0 = {ds.x.shape[1]}); d1 = d2 = {d}, Sigma1 = "
-              f"{MHVAE_VALUES['sigma1']}^2 I, eta_enc = eta_dec = {MHVAE_VALUES['eta_dec']}, beta1 = "
-              f"{MHVAE_VALUES['beta1']}; the values of beta2 trained side by side, {settings.epochs} epochs of Adam "
+              f"{values['sigma1']}^2 I, eta_enc = eta_dec = {values['eta_dec']}, beta1 = "
+              f"{values['beta1']}; the values of beta2 trained side by side, {settings.epochs} epochs of Adam "
               f"(lr {settings.lr}, cosine decay, batch {settings.batch_size}), seed {settings.seed}.\n\n")
     fig = _sweep_figure("training_mhvae_kl_beta2", "Linear MHVAE: KL of z2", "beta2", sets, all_points,
                         "Linear MHVAE: measured KL of z2 per dimension against beta2 (Fig. 6b in kind), Sigma2 "
@@ -654,7 +678,7 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
                  + "\n".join(f"| {label} | " + " | ".join(cells.get(n, "-") for n in names) + " |"
                               for label, cells in dma_rows) + "\n")
     return ExperimentResult("mhvae", "Linear MHVAE on real data: KL of z2 against beta2",
-                            text, {"d1": d, "d2": d, **MHVAE_VALUES, **evidence}, figures, ok)
+                            text, {"d1": d, "d2": d, **values, **evidence}, figures, ok)
 
 
 # --------------------------------------------------------------------------- entry point
