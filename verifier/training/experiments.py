@@ -548,11 +548,11 @@ def _mhvae_point(m, Z: np.ndarray) -> dict[str, np.ndarray]:
             "Sigma2": np.stack([np.diag(s) for s in _np(m.std2()) ** 2])}
 
 
-def _dma_tracker(theorem, ds, latent: dict, values: dict, grid, settings: RunSettings):
+def _dma_tracker(theorem, ds, latent: dict, grid, settings: RunSettings, values: dict | None = None):
     """(on_epoch callback, trace): D_MA between the singular values of each trained matrix and those of
     the spec's claimed optimum at the model's beta2, recorded DMA_CHECKPOINTS times over training.
     trace = {"epoch": [...], name: [(K,) D_MA per checkpoint]}."""
-    preds = [predict(theorem, _instance_for(theorem, latent, {**values, "beta2": float(b)}, ds)) for b in grid]
+    preds = [predict(theorem, _instance_for(theorem, latent, {**(values or MHVAE_VALUES), "beta2": float(b)}, ds)) for b in grid]
     names = [n for n in theorem.model.variable_names if n in preds[0].optimum]
     target = {n: [singular_values(p.optimum[n]) for p in preds] for n in names}
     Z = preds[0].data["Z"]
@@ -634,7 +634,7 @@ def mhvae(settings: RunSettings) -> ExperimentResult:
                 with torch.no_grad():
                     sv = np.linalg.svd(_np(m.U2), compute_uv=False)
                 return (sv > (0.1 * sv.max() if cut is None else cut)).sum(-1)
-        tracker, trace = (None, None) if points is None else _dma_tracker(available(spec), ds, latent, values, grid, settings)
+        tracker, trace = (None, None) if points is None else _dma_tracker(available(spec), ds, latent, grid, settings, values)
         kl_mean, early, measured, result = _train_sweep(model, arrays, settings, count, on_epoch=tracker)
         settled = early == measured
         with torch.no_grad():
