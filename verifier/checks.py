@@ -26,6 +26,7 @@ from .spec import MatrixRelationFamily
 from .spec import ExpressionRank, Restricted, ScaledMatrixRelation
 
 VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
+NOT_APPLICABLE = "NOT APPLICABLE"        # a claim no instance met the premise of: says nothing, exit status 0
 
 
 @dataclass(frozen=True)

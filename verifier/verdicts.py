@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
 
-from .checks import AT_BOUNDARY, INCONCLUSIVE, REFUTED, SKIPPED, VERIFIED, has_premise
+from .checks import AT_BOUNDARY, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, SKIPPED, VERIFIED, has_premise
 from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
 from .spec import Claim, Restricted, Theorem
 from .strategies import instance_batches
 
-NOT_APPLICABLE = "NOT APPLICABLE"        # no instance met the claim's premise (report/status.py's constant)
 EXIT_CODES = {VERIFIED: 0, NOT_APPLICABLE: 0, REFUTED: 1, INCONCLUSIVE: 3}
 
 

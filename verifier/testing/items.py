@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ..checks import INCONCLUSIVE, REFUTED, VERIFIED
+from ..checks import INCONCLUSIVE, NOT_APPLICABLE, REFUTED, VERIFIED
 from ..errors import VerifierError
 from ..pipeline import Pipeline
 from ..pytest_options import examples_scale, symbolic
@@ -30,7 +30,6 @@ from ..spec import ClosedFormSpectrum, GlobalMinimum
 from ..verdicts import TheoremVerdict, check_theorem
 from . import ClaimFailure, ClaimInconclusive, ClaimRefuted, ErratumRefuted, describe, settings_from
 
-NOT_APPLICABLE = "NOT APPLICABLE"       # the verdict of a claim whose premise no instance met
 BATCH_SIZE, MAX_DIM = 8, 4              # `verifier check`'s defaults
 SYMBOLIC_KINDS = (ClosedFormSpectrum, GlobalMinimum)    # the claims the symbolic checks bear on
 
