@@ -5,6 +5,7 @@ pytest in a subprocess: those options change Hypothesis's process-wide state. Th
 one claim of Theorem 1 with a small user-registered profile, so each run is a few seconds.
 """
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -58,7 +59,16 @@ def junit_properties(path) -> dict:
             for case in cases}
 
 
-def test_header_names_the_profiles_registered_by_the_plugin(pytester):
+@pytest.fixture
+def outside_ci(monkeypatch):
+    """Subprocesses see only the variables a pytest run needs: Hypothesis picks its "ci" profile
+    wherever it finds one of the many CI systems' variables, which the machine running these tests may set."""
+    for name in list(os.environ):
+        if name not in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT"):
+            monkeypatch.delenv(name)
+
+
+def test_header_names_the_profiles_registered_by_the_plugin(pytester, outside_ci):
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
     default = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     default.stdout.fnmatch_lines(["verifier: hypothesis profile 'default' (max_examples=10), seed 0, *"])
@@ -67,7 +77,17 @@ def test_header_names_the_profiles_registered_by_the_plugin(pytester):
     assert default.ret == thorough.ret == 0
 
 
-def test_a_projects_own_profile_of_that_name_is_kept(pytester):
+def test_on_ci_a_bare_run_is_as_quick_as_on_a_laptop(pytester, outside_ci, monkeypatch):
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    monkeypatch.setenv("CI", "true")
+    ci = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    ci.stdout.fnmatch_lines(["verifier: hypothesis profile 'ci' (max_examples=10), seed 0, *"])
+    pytester.makeconftest('from hypothesis import settings\nsettings.register_profile("ci", max_examples=30)\n')
+    own = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    own.stdout.fnmatch_lines(["verifier: hypothesis profile 'ci' (max_examples=30), *"])   # the project's own
+
+
+def test_a_projects_own_profile_of_that_name_is_kept(pytester, outside_ci):
     pytester.makeconftest(TINY_PROFILES + 'settings.register_profile("default", max_examples=4)\n')
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
     default = pytester.runpytest_subprocess("-p", "no:cacheprovider")

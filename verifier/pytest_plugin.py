@@ -2,7 +2,8 @@
 
 Loaded wherever the package is installed.  It registers the Hypothesis profiles ``default``
 (deterministic: 10 examples, derandomised, no example database, no deadline) and ``thorough``
-(20x the examples) unless the project has registered its own of that name, and says in pytest's
+(20x the examples) unless the project has registered its own of that name, gives Hypothesis's ``ci``
+profile (loaded where a CI variable is set) the quick profile's examples, and says in pytest's
 header which profile and settings the verifier's searches run under.
 
 A ``.py`` file that assigns ``THEOREM`` at module level (a spec module) or ``STEPS`` (a proof
@@ -37,8 +38,16 @@ def pytest_configure(config):
     if settings.get_profile("default").show_changed() == "":          # nobody has replaced Hypothesis's own
         settings.register_profile("default", max_examples=10, deadline=None, derandomize=True, database=None,
                                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-        if settings.get_current_profile_name() == "default":
-            settings.load_profile("default")
+        # Hypothesis loads its "ci" profile wherever a CI variable is set, with Hypothesis's 100 examples;
+        # a bare `pytest` runs the same quick search on CI as on a laptop (a ci profile that sets its own
+        # max_examples is the project's choice, and kept).
+        ci = settings.get_profile("ci")
+        if "max_examples" not in ci.show_changed():
+            quick = settings.get_profile("default")
+            settings.register_profile("ci", parent=ci, max_examples=quick.max_examples, suppress_health_check=sorted(
+                set(ci.suppress_health_check) | set(quick.suppress_health_check), key=lambda check: check.value))
+        if settings.get_current_profile_name() in ("default", "ci"):
+            settings.load_profile(settings.get_current_profile_name())
     if not _is_registered(settings, "thorough"):
         settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=200)
     wanted = os.environ.get(PROFILE_ENV)
