@@ -155,7 +155,8 @@ def reduction_check(sampler, n=6, mc_samples=0, n_se=5.0, rtol=1e-10):
                 if r > rtol:
                     small = step.corrected and smallest_failing(  # the correction holds on it: see _shrink
                         sampler, lambda i: exact_gap(i)[0] > rtol and exact_gap(i, step.corrected)[0] <= rtol, seed)
-                    inst, how = (small, "dimensions and values shrunk") if small else (inst, "not shrunk")
+                    inst, how = ((small[0], "dimensions and values shrunk" if small[1] else "dimensions shrunk")
+                                 if small else (inst, "not shrunk"))
                     r, val, ex = exact_gap(inst)
                     return StepResult("REFUTED", f"exact Gaussian expectation, rtol {rtol:g}",
                                       f"objective+const {val:.12g} vs 2(-ELBO) {ex:.12g} (relative {r:.2e}) on the "

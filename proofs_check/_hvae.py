@@ -6,10 +6,21 @@ from scipy.optimize import minimize
 
 from ._elbo import hvae_terms, low_rank_data, whiten
 from ._numeric import diag_rect, rand_orth, rand_scalars
+from ._shrink import dims
 from ._symbolic import eye, fro2, logdet, tr
 from ._vae import rand_spd
 
-D0, d0, d1, d2 = 5, 4, 3, 3
+SIZES = dict(D0=5, d0=4, d1=3, d2=3)        # the instances' sizes (capped while a counterexample is shrunk)
+
+
+def dim1(I):
+    """d1 of an instance (U2 is d1 x d2)."""
+    return I["U2"].shape[0]
+
+
+def dim2(I):
+    """d2 of an instance."""
+    return I["U2"].shape[1]
 
 
 def k_(s):
@@ -56,6 +67,7 @@ NUM2 = dict(NUM1, Sigma2=("iso", 2, "sigma2"))
 
 
 def hvae_instance(rng, N=20):
+    D0, d0, d1, d2 = dims(**SIZES).values()
     X = low_rank_data(rng, N, D0, d0)
     _, PA, Phi, Xt = whiten(X)
     s = rand_scalars(rng)
@@ -68,6 +80,7 @@ def hvae_instance(rng, N=20):
 
 
 def flat(rng, iso2=False):
+    D0, d0, d1, d2 = dims(**SIZES).values()
     s = rand_scalars(rng)
     I = dict(s, U1=rng.standard_normal((D0, d1)), V1=rng.standard_normal((d1, d0)), Z=rng.standard_normal((D0, d0)),
              U2=rng.standard_normal((d1, d2)), W2=rng.standard_normal((d2, d1)), Sigma1=s["sigma1"] ** 2 * np.eye(d1),
@@ -77,7 +90,7 @@ def flat(rng, iso2=False):
 
 
 def Binv(I):
-    return np.linalg.inv(I["U2"] @ I["U2"].T + k_(I) * np.eye(d1))
+    return np.linalg.inv(I["U2"] @ I["U2"].T + k_(I) * np.eye(dim1(I)))
 
 
 def w47(I):
@@ -99,6 +112,7 @@ def crit(rng, iso2=False):
 def shared_P(rng, iso2=False):
     """V1 = P Lambda Q^T, U2 = P Omega N^T sharing P (the conclusion after (51)); W2 from (47), U1 from (49)."""
     I = flat(rng, iso2)
+    (d1, d0), d2 = I["V1"].shape, dim2(I)
     Pm, Q, Nn = rand_orth(rng, d1), rand_orth(rng, d0), rand_orth(rng, d2)
     lam, om = rng.uniform(0.1, 2, d1), rng.uniform(0.1, 2, d1)
     I.update(P=Pm, lam=lam, om=om, V1=Pm @ diag_rect(lam, d1, d0) @ Q.T, U2=Pm @ diag_rect(om, d1, d2) @ Nn.T, N=Nn)
@@ -124,26 +138,27 @@ def pair_min_check(sampler, g_of, n=40, rtol=1e-7, what="(lambda*, omega*)"):
     from ._numeric import jsonable
     from ._shrink import shrunk
 
+    def judge(I, statement):
+        g = g_of(I)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lam, w = (float(v) for v in statement(I))
+            gc = float(g(lam, w)) if lam >= 0 and w >= 0 else np.nan
+        gmin, x = g_min_2d(g)
+        return lam, w, gc, gmin, x, not np.isfinite(gc) or gc - gmin > rtol * max(abs(gmin), 1.0)
+
     def check(step, seed):
         rng = np.random.default_rng(seed)
         worst = 0.0
-        def judge(I, statement=step.printed):
-            g = g_of(I)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                lam, w = (float(v) for v in statement(I))
-                gc = float(g(lam, w)) if lam >= 0 and w >= 0 else np.nan
-            gmin, x = g_min_2d(g)
-            return lam, w, gc, gmin, x, not np.isfinite(gc) or gc - gmin > rtol * max(abs(gmin), 1.0)
 
         for k in range(n):
             I = sampler(rng)
-            lam, w, gc, gmin, x, bad = judge(I)
+            lam, w, gc, gmin, x, bad = judge(I, step.printed)
             scale = max(abs(gmin), 1.0)
             if bad:
                 # the shrunk instance must fail the same way: a finite claimed value beaten, or none at all
                 I, how = shrunk(step, sampler, lambda stmt, i: (j := judge(i, stmt))[-1]
                                 and (stmt is not step.printed or np.isfinite(j[2]) == np.isfinite(gc)), seed, I)
-                lam, w, gc, gmin, x, _ = judge(I)
+                lam, w, gc, gmin, x, _ = judge(I, step.printed)
                 return StepResult("REFUTED", f"numeric: 2-d global search (500x500 grid + L-BFGS-B) on {n} instances",
                                   f"instance {k} fails; on the smallest failing instance ({how}) the claimed {what} = "
                                   f"({lam:.6g}, {w:.6g}) gives g = {gc:.10g}, but g{tuple(np.round(x, 6))} = {gmin:.10g}",
@@ -153,4 +168,5 @@ def pair_min_check(sampler, g_of, n=40, rtol=1e-7, what="(lambda*, omega*)"):
             worst = max(worst, (gc - gmin) / scale)
         return StepResult("VERIFIED", f"numeric: 2-d global search (500x500 grid + L-BFGS-B) on {n} random instances, rtol {rtol:g}",
                           f"claimed {what} never beaten (largest g(claimed) - g(min), relative: {worst:.1e})")
+    check.judge = lambda statement, I: judge(I, statement)[-1]
     return check

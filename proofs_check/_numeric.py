@@ -92,28 +92,35 @@ def identity_check(sampler, n=60, rtol=1e-9, what="identity", relate=None):
     step's hypotheses).  Relative residual |lhs - rhs| / scale, scale = the larger
     norm of the two sides unless the printed statement supplies the scale of its terms.
     A failing instance is shrunk (``_shrink``) before it is reported."""
+    def evaluate(inst, statement):
+        pairs = _pairs(relate(statement, inst) if relate else statement(inst))
+        return pairs, [residual(p) for p in pairs]
+
+    def fails(statement, inst):
+        return not max(evaluate(inst, statement)[1]) <= rtol
+
+    def undefined_or_fails(statement, inst):
+        try:
+            return fails(statement, inst)
+        except (ValueError, np.linalg.LinAlgError):
+            return True
+
     def check(step, seed):
         rng = np.random.default_rng(seed)
-
-        def evaluate(inst, statement=step.printed):
-            pairs = _pairs(relate(statement, inst) if relate else statement(inst))
-            return pairs, [residual(p) for p in pairs]
-
-        def fails(statement, inst):
-            return not max(evaluate(inst, statement)[1]) <= rtol
-
         worst = 0.0
         for k in range(n):
             inst = sampler(rng)
             try:
-                pairs, res = evaluate(inst)
+                pairs, res = evaluate(inst, step.printed)
             except (ValueError, np.linalg.LinAlgError) as e:
+                inst, how = shrunk(step, sampler, undefined_or_fails, seed, inst)
                 return StepResult("REFUTED", "numeric", f"printed expression is ill-typed/undefined: {e}",
-                                  counterexample={"seed": seed, "instance": k, "values": jsonable(inst)})
+                                  counterexample={"seed": seed, "instance": k, "shrunk": how,
+                                                  "values": jsonable(inst)})
             r = max(res)
             if not r <= rtol:
                 inst, how = shrunk(step, sampler, fails, seed, inst)
-                pairs, res = evaluate(inst)
+                pairs, res = evaluate(inst, step.printed)
                 r, part = max(res), int(np.argmax(res))
                 return StepResult(
                     "REFUTED", f"numeric: random instances satisfying the hypotheses, rtol {rtol:g}",
@@ -127,18 +134,20 @@ def identity_check(sampler, n=60, rtol=1e-9, what="identity", relate=None):
         return StepResult("VERIFIED", f"numeric: {n} random instances satisfying the hypotheses, rtol {rtol:g}",
                           f"no counterexample in {n} instances; worst relative residual {worst:.1e}")
     check.relate = relate
+    check.judge = undefined_or_fails          # judge(statement, instance): does the statement fail on it?
     return check
 
 
 def inequality_check(sampler, n=200, rtol=1e-9, equality_sampler=None, n_eq=40):
     """printed(inst) returns (lo, hi): the claim lo <= hi.  With ``equality_sampler``
     the instances it draws (the stated equality case) must give lo == hi."""
+    def violated(statement, inst):
+        lo, hi = (float(v) for v in statement(inst))
+        return not (lo - hi) <= rtol * max(abs(lo), abs(hi), 1e-300)
+
     def check(step, seed):
         rng = np.random.default_rng(seed)
         min_gap = np.inf
-        def violated(statement, inst):
-            lo, hi = (float(v) for v in statement(inst))
-            return not (lo - hi) <= rtol * max(abs(lo), abs(hi), 1e-300)
 
         for k in range(n):
             inst = sampler(rng)
@@ -170,6 +179,7 @@ def inequality_check(sampler, n=200, rtol=1e-9, equality_sampler=None, n_eq=40):
         if equality_sampler is not None:
             ev += f"; equality attained in {n_eq} instances built by the stated equality condition (worst {worst_eq:.1e})"
         return StepResult("VERIFIED", f"numeric: {n} random instances, rtol {rtol:g}", ev)
+    check.judge = violated
     return check
 
 
@@ -187,26 +197,27 @@ def scalar_min_1d(f, lo, hi, grid=4000):
 def minimizer_check(sampler, n=60, rtol=1e-7, what="minimiser"):
     """printed(inst) returns (f, lo, hi, x_claimed): the claim that x_claimed minimises the
     vectorised scalar function f on [lo, hi].  Compared with a dense grid + bounded search."""
+    def judge(inst, statement):
+        with np.errstate(invalid="ignore"):
+            f, lo, hi, xc = statement(inst)
+        xc = float(xc)
+        fmin, xmin = scalar_min_1d(f, lo, hi)
+        fc = float(f(np.array([xc]))[0]) if np.isfinite(xc) and lo - 1e-12 <= xc <= hi else np.nan
+        return xc, fc, fmin, xmin, not np.isfinite(fc) or fc - fmin > rtol * max(abs(fmin), 1.0)
+
     def check(step, seed):
         rng = np.random.default_rng(seed)
         worst = 0.0
-        def judge(inst, statement=step.printed):
-            with np.errstate(invalid="ignore"):
-                f, lo, hi, xc = statement(inst)
-            xc = float(xc)
-            fmin, xmin = scalar_min_1d(f, lo, hi)
-            fc = float(f(np.array([xc]))[0]) if np.isfinite(xc) and lo - 1e-12 <= xc <= hi else np.nan
-            return xc, fc, fmin, xmin, not np.isfinite(fc) or fc - fmin > rtol * max(abs(fmin), 1.0)
 
         for k in range(n):
             inst = sampler(rng)
-            xc, fc, fmin, xmin, bad = judge(inst)
+            xc, fc, fmin, xmin, bad = judge(inst, step.printed)
             scale = max(abs(fmin), 1.0)
             if bad:
                 # the shrunk instance must fail the same way: a finite claimed value beaten, or none at all
                 inst, how = shrunk(step, sampler, lambda stmt, i: (j := judge(i, stmt))[-1]
                                    and (stmt is not step.printed or np.isfinite(j[1]) == np.isfinite(fc)), seed, inst)
-                xc, fc, fmin, xmin, _ = judge(inst)
+                xc, fc, fmin, xmin, _ = judge(inst, step.printed)
                 return StepResult("REFUTED", f"numeric: grid of 4000 + bounded search on {n} instances",
                                   f"instance {k} fails; on the smallest failing instance ({how}) the claimed {what} "
                                   f"{xc:.6g} gives f = {fc:.10g} but f({xmin:.6g}) = {fmin:.10g}",
@@ -216,4 +227,5 @@ def minimizer_check(sampler, n=60, rtol=1e-7, what="minimiser"):
             worst = max(worst, (fc - fmin) / scale)
         return StepResult("VERIFIED", f"numeric: global search (grid 4000 + bounded refinement) on {n} random instances, rtol {rtol:g}",
                           f"claimed {what} never beaten in {n} instances (largest f(claimed)-f(min) relative {worst:.1e})")
+    check.judge = lambda statement, inst: judge(inst, statement)[-1]
     return check

@@ -60,8 +60,9 @@ def svd_instance(rng, D0=5, d0=4, d1=3, distinct=True):
                 V=rng.standard_normal((d1, d0)))
 
 
-def v13(I):
-    U = I["U"]
+def v13(I, U=None):
+    """V from (13), at the instance's U or at the ``U`` given."""
+    U = I["U"] if U is None else U
     return np.linalg.solve(U.T @ U + I["beta"] * I["c"] ** 2 * np.eye(U.shape[1]), U.T @ I["Z"])
 
 

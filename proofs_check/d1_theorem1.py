@@ -10,8 +10,8 @@ import torch
 
 from .step import ProofStep, StepResult
 from ._elbo import reduction_check
-from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, scalar_min_1d
-from ._shrink import shrunk
+from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, rand_orth, scalar_min_1d
+from ._shrink import dims, shrunk
 from ._symbolic import eye, gradient_check, inv
 from ._vae import lbfgs_min, loss10, loss11, svd_instance, v13, vae_instance
 
@@ -73,7 +73,7 @@ def _lbfgs_check(step, seed):
 def _opt_printed(I):
     w = omega_thm1(I["theta"], I["sigp"], I)
     U = I["R"] @ diag_rect(w, I["R"].shape[0], len(w)) @ I["T"].T
-    return U, v13(dict(I, U=U))
+    return U, v13(I, U)
 
 
 def _opt_instance(rng):
@@ -85,22 +85,33 @@ def _opt_instance(rng):
 
 def _sums_sampler(rng):
     I = svd_instance(rng)
-    I["omega"] = np.abs(rng.normal(size=3)) * 1.5
+    I["omega"] = np.abs(rng.normal(size=len(I["T"]))) * 1.5
     return I
+
+
+def d1_of_omega(I):
+    """d1 of an instance that gives the singular values omega of U."""
+    return len(I["omega"])
+
+
+def _omega(I):
+    """Omega of U = R Omega T^T: D0 x d1, from the instance's own sizes."""
+    return diag_rect(I["omega"], len(I["R"]), len(I["omega"]))
 
 
 def _ruhe_sampler(rng):
-    # a 3-cycle permutation T (T^2 != I), Sigma' increasing, Omega decreasing
-    I = svd_instance(rng)
-    I["Pcyc"] = np.eye(3)[:, [1, 2, 0]] if rng.random() < 0.5 else np.eye(3)[:, [2, 0, 1]]
-    I["omega"] = np.sort(rng.uniform(0.2, 2.0, 3))[::-1]
-    return I
+    # d1 = 3, the least with a permutation T (a 3-cycle) for which T^2 != I; Sigma' increasing, Omega
+    # decreasing; U = R Omega T^T for any D0 (D0 < d1 included: U then has rank D0)
+    D0 = dims(D0=5)["D0"]
+    return dict(R=rand_orth(rng, D0), Sigp=np.diag(np.sort(rng.uniform(0.3, 1.5, 3)) ** 2),
+                Pcyc=np.eye(3)[:, [1, 2, 0]] if rng.random() < 0.5 else np.eye(3)[:, [2, 0, 1]],
+                omega=np.sort(rng.uniform(0.2, 2.0, 3))[::-1])
 
 
 def _ruhe_gap(printed, I):
     """Relative gap of Ruhe's equality case on an instance built by the stated condition."""
     Sig, U = printed(I)   # matrices built by the stated equality condition
-    Om = diag_rect(I["omega"], I["Z"].shape[0], len(I["omega"]))
+    Om = _omega(I)
     lo, hi = np.trace(Om.T @ Om @ I["Sigp"]), np.trace(U.T @ U @ Sig)
     return abs(hi - lo) / abs(lo), lo, hi
 
@@ -113,7 +124,7 @@ def _ruhe_relate(step, seed):
         r = _ruhe_gap(step.printed, I)[0]
         worst = max(worst, r)
         if r > 1e-9:
-            I, how = shrunk(step, _ruhe_sampler, lambda stmt, J: _ruhe_gap(stmt, J)[0] > 1e-9, seed, I)
+            I, how = shrunk(step, _ruhe_sampler, _ruhe_relate.judge, seed, I)
             _, lo, hi = _ruhe_gap(step.printed, I)
             return StepResult("REFUTED", "numeric: equality case of Ruhe's inequality",
                               f"instance {k} fails; on the smallest failing instance ({how}), built by the stated "
@@ -121,6 +132,9 @@ def _ruhe_relate(step, seed):
                               counterexample={"seed": seed, "instance": k, "shrunk": how, "values": jsonable(I)})
     return StepResult("VERIFIED", "numeric: 30 instances built by the stated equality condition, rtol 1e-9",
                       f"equality holds (worst relative gap {worst:.1e})")
+
+
+_ruhe_relate.judge = lambda stmt, J: _ruhe_gap(stmt, J)[0] > 1e-9   # does the statement fail on an instance?
 
 
 def _lam_mismatch(printed, I):
@@ -135,7 +149,7 @@ def _lam_check(step, seed):
     for k in range(60):
         I = _opt_instance(rng)
         if _lam_mismatch(step.printed, I)[-1]:
-            I, how = shrunk(step, _opt_instance, lambda stmt, J: _lam_mismatch(stmt, J)[-1], seed, I)
+            I, how = shrunk(step, _opt_instance, _lam_check.judge, seed, I)
             lam, sv, _ = _lam_mismatch(step.printed, I)
             return StepResult("REFUTED", "numeric: singular values of V from (13) at U* = R Omega* T^T",
                               f"instance {k} fails; on the smallest failing instance ({how}): printed "
@@ -143,6 +157,9 @@ def _lam_check(step, seed):
                               counterexample={"seed": seed, "instance": k, "shrunk": how, "values": jsonable(I)})
     return StepResult("VERIFIED", "numeric: 60 random instances, rtol 1e-9",
                       "printed lambda* equal the singular values of V* in all 60 instances")
+
+
+_lam_check.judge = lambda stmt, J: _lam_mismatch(stmt, J)[-1]   # does the statement fail on an instance?
 
 
 def _remark2_witness(printed, I):
@@ -157,6 +174,15 @@ def _remark2_witness(printed, I):
     return None
 
 
+def _meeting(hypothesis, rng, draws=100):
+    """An instance on which ``hypothesis`` holds, as the check draws them (the first of ``draws``)."""
+    for _ in range(draws):
+        I = svd_instance(rng)
+        if hypothesis(I):
+            return I
+    raise ValueError("no instance meets the hypothesis")
+
+
 def _remark2_check(step, seed):
     # instances satisfying the printed hypothesis: is every omega_i* (per-index global min of (15)) zero?
     rng = np.random.default_rng(seed)
@@ -167,7 +193,7 @@ def _remark2_check(step, seed):
             continue
         n += 1
         if _remark2_witness(step.printed, I):
-            I, how = shrunk(step, svd_instance, lambda stmt, J: _remark2_witness(stmt, J) is not None, seed, I)
+            I, how = shrunk(step, lambda r: _meeting(step.printed, r), _remark2_check.judge, seed, I)
             index, wmin = _remark2_witness(step.printed, I)
             return StepResult("REFUTED", "numeric: per-index global minimisation of (15)",
                               f"hypothesis holds but omega_{index}* = {wmin:.4g} > 0, so W* != 0 (on the smallest "
@@ -176,6 +202,9 @@ def _remark2_check(step, seed):
                                               "omega": wmin, "values": jsonable(I)})
     return StepResult("VERIFIED", "numeric: per-index global minimisation of (15)",
                       f"{n} instances satisfy the hypothesis; all have omega* = 0 (W* = 0)")
+
+
+_remark2_check.judge = lambda stmt, J: _remark2_witness(stmt, J) is not None   # does the statement fail on an instance?
 
 
 STEPS = (
@@ -207,70 +236,71 @@ STEPS = (
               identity_check(lambda rng: (lambda J: dict(J, V=v13(J)))(svd_instance(rng)), n=40)),
     ProofStep(P, "(15) line 2", "= |Z|^2 - tr(Z Z^T U (U^T U + beta c^2 I)^{-1} U^T) + tr(U^T U T Sigma' T^T)",
               lambda I: (np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["V"].T @ I["U"].T) + np.trace(I["U"].T @ I["U"] @ I["Sigma"]),
-                         np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["Z"].T @ I["U"] @ np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * np.eye(3)) @ I["U"].T)
+                         np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["Z"].T @ I["U"] @ np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * np.eye(len(I["T"]))) @ I["U"].T)
                          + np.trace(I["U"].T @ I["U"] @ I["T"] @ I["Sigp"] @ I["T"].T)),
               identity_check(lambda rng: (lambda J: dict(J, V=v13(J)))(svd_instance(rng)), n=40)),
     ProofStep(P, "(15) >=", ">= |Z|^2 - tr(Theta Theta^T Omega (Omega^T Omega + beta c^2 I)^{-1} Omega^T) + tr(Omega^T Omega Sigma'), "
               "Omega = singular values of U (decreasing), Sigma' increasing; equality at U = R Omega T^T",
-              lambda I: (lambda w: (np.sum(I["theta"] ** 2) - np.sum(w ** 2 * I["theta"][:3] ** 2 / (w ** 2 + bc2(I))) + np.sum(w ** 2 * I["sigp"] ** 2),
-                                    np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["Z"].T @ I["U"] @ np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * np.eye(3)) @ I["U"].T)
+              lambda I: (lambda w: (np.sum(I["theta"] ** 2) - np.sum(w ** 2 * I["theta"][:len(w)] ** 2 / (w ** 2 + bc2(I))) + np.sum(w ** 2 * I["sigp"] ** 2),
+                                    np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["Z"].T @ I["U"] @ np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * np.eye(len(I["T"]))) @ I["U"].T)
                                     + np.trace(I["U"].T @ I["U"] @ I["Sigma"])))(np.linalg.svd(I["U"], compute_uv=False)),
               inequality_check(svd_instance, n=300, equality_sampler=_opt_instance)),
     ProofStep(P, "(15) sums", "tr(Theta Theta^T Omega (Omega^T Omega + beta c^2 I)^{-1} Omega^T) = sum_{i<=d1} w_i^2 theta_i^2/(w_i^2 + beta c^2); "
               "tr(Omega^T Omega Sigma') = sum w_i^2 sigma'_i^2",
-              lambda I: [(np.trace(I["Theta"] @ I["Theta"].T @ diag_rect(I["omega"], 5, 3) @ np.linalg.inv(diag_rect(I["omega"], 5, 3).T @ diag_rect(I["omega"], 5, 3) + bc2(I) * np.eye(3)) @ diag_rect(I["omega"], 5, 3).T),
-                          np.sum(I["omega"] ** 2 * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I)))),
-                         (np.trace(diag_rect(I["omega"], 5, 3).T @ diag_rect(I["omega"], 5, 3) @ I["Sigp"]), np.sum(I["omega"] ** 2 * I["sigp"] ** 2))],
+              lambda I: [(np.trace(I["Theta"] @ I["Theta"].T @ _omega(I) @ np.linalg.inv(_omega(I).T @ _omega(I) + bc2(I) * np.eye(len(I["T"]))) @ _omega(I).T),
+                          np.sum(I["omega"] ** 2 * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I)))),
+                         (np.trace(_omega(I).T @ _omega(I) @ I["Sigp"]), np.sum(I["omega"] ** 2 * I["sigp"] ** 2))],
               identity_check(_sums_sampler, n=40)),
     ProofStep(P, "(15) last", "sum_{i=1}^{d0} theta_i^2 - sum_{i=1}^{d1} w^2 theta^2/(w^2+beta c^2) = sum_{i=d1}^{d0} theta_i^2 + sum_{i=1}^{d1} beta c^2 theta^2/(w^2+beta c^2)",
-              lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["omega"] ** 2 * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I))),
-                         np.sum(I["theta"][3 - 1:] ** 2) + np.sum(bc2(I) * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I)))),
+              lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["omega"] ** 2 * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I))),
+                         np.sum(I["theta"][d1_of_omega(I) - 1:] ** 2) + np.sum(bc2(I) * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I)))),
               identity_check(_sums_sampler, n=40),
-              corrected=lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["omega"] ** 2 * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I))),
-                                   np.sum(I["theta"][3:] ** 2) + np.sum(bc2(I) * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I)))),
+              corrected=lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["omega"] ** 2 * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I))),
+                                   np.sum(I["theta"][d1_of_omega(I):] ** 2) + np.sum(bc2(I) * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I)))),
               corrected_text="the tail sum runs over i = d1+1, ..., d0 (printed i = d1 counts theta_{d1}^2 twice)"),
     ProofStep(P, "(16)", "von Neumann: tr(Z Z^T U (U^T U + beta c^2 I)^{-1} U^T) <= tr(Theta Theta^T Omega (Omega^T Omega + beta c^2 I)^{-1} Omega^T), "
               "equality when both are diagonalised, in order, by the same R",
-              lambda I: (lambda w: (np.trace(I["Z"] @ I["Z"].T @ I["U"] @ np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * np.eye(3)) @ I["U"].T),
-                                    np.sum(w ** 2 * I["theta"][:3] ** 2 / (w ** 2 + bc2(I)))))(np.linalg.svd(I["U"], compute_uv=False)),
+              lambda I: (lambda w: (np.trace(I["Z"] @ I["Z"].T @ I["U"] @ np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * np.eye(len(I["T"]))) @ I["U"].T),
+                                    np.sum(w ** 2 * I["theta"][:len(w)] ** 2 / (w ** 2 + bc2(I)))))(np.linalg.svd(I["U"], compute_uv=False)),
               inequality_check(svd_instance, n=300, equality_sampler=_opt_instance)),
     ProofStep(P, "(17)", "Ruhe: tr(U^T U Sigma) >= tr(Omega^T Omega Sigma') (Omega decreasing, Sigma' increasing)",
               lambda I: (lambda w: (np.sum(w ** 2 * I["sigp"] ** 2), np.trace(I["U"].T @ I["U"] @ I["Sigma"])))(np.linalg.svd(I["U"], compute_uv=False)),
               inequality_check(svd_instance, n=300, equality_sampler=_opt_instance)),
     ProofStep(P, "(17) equality", "equality iff Sigma = T^T Sigma' T and T^T U^T U T is diagonal decreasing (as printed)",
-              lambda I: (I["Pcyc"].T @ I["Sigp"] @ I["Pcyc"], I["R"] @ diag_rect(I["omega"], 5, 3) @ I["Pcyc"].T),
+              lambda I: (I["Pcyc"].T @ I["Sigp"] @ I["Pcyc"], I["R"] @ _omega(I) @ I["Pcyc"].T),
               _ruhe_relate,
-              corrected=lambda I: (I["Pcyc"] @ I["Sigp"] @ I["Pcyc"].T, I["R"] @ diag_rect(I["omega"], 5, 3) @ I["Pcyc"].T),
-              corrected_text="Sigma = T Sigma' T^T (as defined before (15)) and T^T U^T U T diagonal decreasing"),
+              corrected=lambda I: (I["Pcyc"] @ I["Sigp"] @ I["Pcyc"].T, I["R"] @ _omega(I) @ I["Pcyc"].T),
+              corrected_text="Sigma = T Sigma' T^T (as defined before (15)) and T^T U^T U T diagonal decreasing",
+              min_dim=3),                                         # T^T and T differ only for a 3-cycle
     ProofStep(P, "(18)", "omega_i* = sqrt(max(0, (sqrt(beta) c/sigma'_1)(theta_i - sqrt(beta) c sigma'_1))) minimises the i-th term of (15) [r; printed sigma'_1]",
               lambda I: (lambda i: (lambda w: f15(w, I["theta"][i], I["sigp"][i], I), 0.0, 10.0,
                                     np.sqrt(max(0.0, np.sqrt(I["beta"]) * I["c"] / I["sigp"][0] * (I["theta"][i] - np.sqrt(I["beta"]) * I["c"] * I["sigp"][0])))))(int(I["i"])),
-              minimizer_check(lambda rng: dict(svd_instance(rng), i=int(rng.integers(0, 3))), n=60),
+              minimizer_check(lambda rng: (lambda J: dict(J, i=int(rng.integers(0, len(J["sigp"])))))(svd_instance(rng)), n=60),
               corrected=lambda I: (lambda i: (lambda w: f15(w, I["theta"][i], I["sigp"][i], I), 0.0, 10.0,
                                               omega_thm1(I["theta"], I["sigp"], I)[i]))(int(I["i"])),
               corrected_text="omega_i* = sqrt(max(0, (sqrt(beta) c/sigma'_i)(theta_i - sqrt(beta) c sigma'_i))) (sigma'_i, as in Theorem 1)",
-              note="[r] radicals restored"),
+              note="[r] radicals restored", min_dim=2),            # sigma'_1 for sigma'_i matters from i = 2
     ProofStep(P, "after (18)", "U* = R Omega* T^T with V* from (13) attains the minimum of bound (15): the global minimum",
               _opt_printed, _lbfgs_check),
     ProofStep(P, "(19) V", "V = T (Omega^T Omega + beta c^2 I)^{-1} Omega Phi^{1/2} S (from (13) with U = R Omega T^T, Z = R Theta S)",
-              lambda I: (I["T"] @ np.linalg.inv(diag_rect(I["omega"], 5, 3).T @ diag_rect(I["omega"], 5, 3) + bc2(I) * np.eye(3))
-                         @ diag_rect(I["omega"], 5, 3) @ I["Theta"] @ I["S"].T,
-                         v13(dict(I, U=I["R"] @ diag_rect(I["omega"], 5, 3) @ I["T"].T))),
+              lambda I: (I["T"] @ np.linalg.inv(_omega(I).T @ _omega(I) + bc2(I) * np.eye(len(I["T"])))
+                         @ _omega(I) @ I["Theta"] @ I["S"].T,
+                         v13(I, I["R"] @ _omega(I) @ I["T"].T)),
               identity_check(_sums_sampler, n=20),
-              corrected=lambda I: (I["T"] @ np.linalg.inv(diag_rect(I["omega"], 5, 3).T @ diag_rect(I["omega"], 5, 3) + bc2(I) * np.eye(3))
-                                   @ diag_rect(I["omega"], 5, 3).T @ I["Theta"] @ I["S"].T,
-                                   v13(dict(I, U=I["R"] @ diag_rect(I["omega"], 5, 3) @ I["T"].T))),
+              corrected=lambda I: (I["T"] @ np.linalg.inv(_omega(I).T @ _omega(I) + bc2(I) * np.eye(len(I["T"])))
+                                   @ _omega(I).T @ I["Theta"] @ I["S"].T,
+                                   v13(I, I["R"] @ _omega(I) @ I["T"].T)),
               corrected_text="V = T (Omega^T Omega + beta c^2 I)^{-1} Omega^T Theta S^T (Omega transposed; Theta, which equals Phi^{1/2} only in the thin SVD Z = P_A Phi^{1/2})",
               note="printed Omega Phi^{1/2} is ill-typed for D0 != d1; tested with Theta = singular values of Z"),
     ProofStep(P, "(19) lambda", "lambda_i* = sqrt(max(0, (sigma'_1/(sqrt(beta) c))(theta_i - sqrt(beta) c sigma'_1))) are the singular values of V* [r; printed sigma'_1]",
-              lambda I: (lambda k: np.sqrt(np.maximum(0.0, I["sigp"][0] / k * (I["theta"][:3] - k * I["sigp"][0]))))(np.sqrt(I["beta"]) * I["c"]),
+              lambda I: (lambda k: np.sqrt(np.maximum(0.0, I["sigp"][0] / k * (I["theta"][:len(I["sigp"])] - k * I["sigp"][0]))))(np.sqrt(I["beta"]) * I["c"]),
               _lam_check,
-              corrected=lambda I: (lambda k: np.sqrt(np.maximum(0.0, I["sigp"] / k * (I["theta"][:3] - k * I["sigp"]))))(np.sqrt(I["beta"]) * I["c"]),
+              corrected=lambda I: (lambda k: np.sqrt(np.maximum(0.0, I["sigp"] / k * (I["theta"][:len(I["sigp"])] - k * I["sigp"]))))(np.sqrt(I["beta"]) * I["c"]),
               corrected_text="lambda_i* = sqrt(max(0, (sigma'_i/(sqrt(beta) c))(theta_i - sqrt(beta) c sigma'_i))) (sigma'_i, as in Theorem 1)",
-              note="[r] radicals restored"),
+              note="[r] radicals restored", min_dim=2),            # as (18)
     ProofStep(P, "Remark 2", "if theta_i < c sigma'_i for all i then W* = 0",
-              lambda I: bool(np.all(I["theta"][:3] < I["c"] * I["sigp"])),
+              lambda I: bool(np.all(I["theta"][:len(I["sigp"])] < I["c"] * I["sigp"])),
               _remark2_check,
-              corrected=lambda I: bool(np.all(I["theta"][:3] <= np.sqrt(I["beta"]) * I["c"] * I["sigp"])),
+              corrected=lambda I: bool(np.all(I["theta"][:len(I["sigp"])] <= np.sqrt(I["beta"]) * I["c"] * I["sigp"])),
               corrected_text="if theta_i <= sqrt(beta) c sigma'_i for all i then W* = 0 (the printed condition is right only for beta >= 1)"),
 )

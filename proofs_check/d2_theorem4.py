@@ -13,7 +13,7 @@ from .step import ProofStep, StepResult
 from ._numeric import diag_rect, identity_check, inequality_check, jsonable, minimizer_check, rand_orth, scalar_min_1d
 from ._symbolic import eye, fro2, gradient_check, inv, logdet, sym_identity_check
 from ._vae import lbfgs_min, loss10, svd_instance, v13
-from .d1_theorem1 import SYM, NUM, bc2
+from .d1_theorem1 import SYM, NUM, bc2, d1_of_omega
 
 P = "D.2"
 
@@ -41,10 +41,11 @@ def term26(w, th, s):
 def aligned_instance(rng, small=False):
     """U = R Omega T^T sharing Z's ordered left singular vectors (the von Neumann equality case)."""
     I = svd_instance(rng)
-    w = np.sort(rng.uniform(0.05, 0.6 if small else 2.5, 3))[::-1]
+    D0, d1 = I["U"].shape
+    w = np.sort(rng.uniform(0.05, 0.6 if small else 2.5, d1))[::-1]
     if small:
         I.update(ed=0.5, ee=1.5, c=1 / 3)
-    I["U"] = I["R"] @ diag_rect(w, 5, 3) @ rand_orth(rng, 3).T
+    I["U"] = I["R"] @ diag_rect(w, D0, d1) @ rand_orth(rng, d1).T
     I["omega"] = w
     return I
 
@@ -56,26 +57,31 @@ def mixed_instance(rng):
 
 def opt_instance(rng):
     I = svd_instance(rng)
-    I["theta"] = np.sort(rng.uniform(0.1, 3.0, 4))[::-1]
-    I["Z"] = I["R"] @ diag_rect(I["theta"], 5, 4) @ I["S"].T
-    w = omega_thm4(I["theta"][:3], I)
-    I["U"] = I["R"] @ diag_rect(w, 5, 3) @ I["T"].T
+    (D0, d1), d0 = I["U"].shape, len(I["theta"])
+    I["theta"] = np.sort(rng.uniform(0.1, 3.0, d0))[::-1]
+    I["Z"] = I["R"] @ diag_rect(I["theta"], D0, d0) @ I["S"].T
+    w = omega_thm4(I["theta"][:d1], I)
+    I["U"] = I["R"] @ diag_rect(w, D0, d1) @ I["T"].T
     I["V"] = v13(I)
     I["omega"] = w
     return I
 
 
+def _eye_d1(I):
+    return np.eye(I["U"].shape[1])
+
+
 def _bound_rhs(I, inverse=True):
     w = np.linalg.svd(I["U"], compute_uv=False)
-    Om, Th = diag_rect(w, 5, 3), I["Theta"]
-    mid = np.linalg.inv(Om.T @ Om + bc2(I) * np.eye(3)) if inverse else (Om.T @ Om + bc2(I) * np.eye(3))
-    return (np.sum(I["Z"] ** 2) - np.trace(Th @ Th.T @ Om @ mid @ Om.T)) / I["ed"] ** 2 + I["beta"] * np.linalg.slogdet(I["U"].T @ I["U"] + bc2(I) * np.eye(3))[1]
+    Om, Th, Id = diag_rect(w, *I["U"].shape), I["Theta"], _eye_d1(I)
+    mid = np.linalg.inv(Om.T @ Om + bc2(I) * Id) if inverse else (Om.T @ Om + bc2(I) * Id)
+    return (np.sum(I["Z"] ** 2) - np.trace(Th @ Th.T @ Om @ mid @ Om.T)) / I["ed"] ** 2 + I["beta"] * np.linalg.slogdet(I["U"].T @ I["U"] + bc2(I) * Id)[1]
 
 
 def _lhs26(I):
     U = I["U"]
-    return (np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["Z"].T @ U @ np.linalg.inv(U.T @ U + bc2(I) * np.eye(3)) @ U.T)) / I["ed"] ** 2 \
-        + I["beta"] * np.linalg.slogdet(U.T @ U + bc2(I) * np.eye(3))[1]
+    return (np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["Z"].T @ U @ np.linalg.inv(U.T @ U + bc2(I) * _eye_d1(I)) @ U.T)) / I["ed"] ** 2 \
+        + I["beta"] * np.linalg.slogdet(U.T @ U + bc2(I) * _eye_d1(I))[1]
 
 
 def _global_check(step, seed):
@@ -131,14 +137,14 @@ STEPS = (
               lambda M, s: (M["U"].T @ M["U"] + bc2(s) * eye(M["U"].shape[1], M["U"])) / s["ed"] ** 2 - s["beta"] * inv(M["Sigma"]),
               gradient_check(loss10, "Sigma", lambda s: 1, SYM, NUM)),
     ProofStep(P, "(21)", "dL/dSigma = 0 <=> Sigma = beta ed^2 (U^T U + beta c^2 I)^{-1}",
-              lambda I: I["beta"] * I["ed"] ** 2 * np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * np.eye(3)),
+              lambda I: I["beta"] * I["ed"] ** 2 * np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * _eye_d1(I)),
               identity_check(svd_instance, n=40, what="stationarity in Sigma",
-                             relate=lambda f, I: ((I["U"].T @ I["U"] + bc2(I) * np.eye(3)) / I["ed"] ** 2, I["beta"] * np.linalg.inv(f(I))))),
+                             relate=lambda f, I: ((I["U"].T @ I["U"] + bc2(I) * _eye_d1(I)) / I["ed"] ** 2, I["beta"] * np.linalg.inv(f(I))))),
     ProofStep(P, "(22)", "L(Sigma*) = L' + beta d1 (1 - log(beta ed^2)): L' = (1/ed^2)[|UV-Z|^2 + beta c^2|V|^2] + beta log|U^T U + beta c^2 I|",
               loss22,
               identity_check(svd_instance, n=40, what="constant difference",
                              relate=lambda f, I: (loss10(dict(I, Sigma=sigma21(I)), I) - f(I, I),
-                                                  3 * I["beta"] * (1 - np.log(I["beta"] * I["ed"] ** 2)), abs(loss10(dict(I, Sigma=sigma21(I)), I)) + 1))),
+                                                  I["U"].shape[1] * I["beta"] * (1 - np.log(I["beta"] * I["ed"] ** 2)), abs(loss10(dict(I, Sigma=sigma21(I)), I)) + 1))),
     ProofStep(P, "(23) dV", "(1/2) dL'/dV = (1/ed^2)(U^T(UV - Z) + beta c^2 V)",
               lambda M, s: (M["U"].T @ (M["U"] @ M["V"] - M["Z"]) + bc2(s) * M["V"]) / s["ed"] ** 2,
               gradient_check(loss22, "V", lambda s: 0.5, SYM, NUM)),
@@ -148,14 +154,14 @@ STEPS = (
               corrected=lambda M, s: (M["U"] @ M["V"] - M["Z"]) @ M["V"].T / s["ed"] ** 2 + s["beta"] * M["U"] @ inv(M["U"].T @ M["U"] + bc2(s) * eye(M["U"].shape[1], M["U"])),
               corrected_text="(1/2) dL'/dU = (1/ed^2)(UV - Z)V^T + beta U(U^T U + beta c^2 I)^{-1} (factor beta missing)"),
     ProofStep(P, "(24)", "V = (U^T U + beta c^2 I)^{-1} U^T Z",
-              lambda I: np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * np.eye(3)) @ I["U"].T @ I["Z"],
+              lambda I: np.linalg.inv(I["U"].T @ I["U"] + bc2(I) * _eye_d1(I)) @ I["U"].T @ I["Z"],
               identity_check(svd_instance, n=40, what="gradient (23) at the printed V",
                              relate=lambda f, I: (lambda V: (I["U"].T @ I["U"] @ V + bc2(I) * V, I["U"].T @ I["Z"]))(f(I)))),
     ProofStep(P, "(25)", "at (24): beta c^2 V^T V = -V^T U^T (UV - Z)",
               lambda I: (bc2(I) * I["V"].T @ I["V"], -I["V"].T @ I["U"].T @ (I["U"] @ I["V"] - I["Z"])),
               identity_check(lambda rng: (lambda J: dict(J, V=v13(J)))(svd_instance(rng)), n=40)),
     ProofStep(P, "(26) lines 1-2", "at (24)-(25): L' = (1/ed^2)[|Z|^2 - tr(Z V^T U^T)] + beta log|.| = (1/ed^2)[|Z|^2 - tr(Z Z^T U (U^T U + beta c^2 I)^{-1} U^T)] + beta log|.|",
-              lambda I: [(loss22(I, I), (np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["V"].T @ I["U"].T)) / I["ed"] ** 2 + I["beta"] * np.linalg.slogdet(I["U"].T @ I["U"] + bc2(I) * np.eye(3))[1]),
+              lambda I: [(loss22(I, I), (np.sum(I["Z"] ** 2) - np.trace(I["Z"] @ I["V"].T @ I["U"].T)) / I["ed"] ** 2 + I["beta"] * np.linalg.slogdet(I["U"].T @ I["U"] + bc2(I) * _eye_d1(I))[1]),
                          (loss22(I, I), _lhs26(I))],
               identity_check(lambda rng: (lambda J: dict(J, V=v13(J)))(svd_instance(rng)), n=40)),
     ProofStep(P, "(26) >=", ">= (1/ed^2)[|Z|^2 - tr(Theta Theta^T Omega (Omega^T Omega + beta c^2 I) Omega^T)] + beta log|U^T U + beta c^2 I| (as printed: no inverse)",
@@ -164,11 +170,11 @@ STEPS = (
               corrected=lambda I: (_bound_rhs(I, inverse=True), _lhs26(I)),
               corrected_text=">= (1/ed^2)[|Z|^2 - tr(Theta Theta^T Omega (Omega^T Omega + beta c^2 I)^{-1} Omega^T)] + beta log|...| (the inverse, as in (15), is missing)"),
     ProofStep(P, "(26) last", "(1/ed^2)[sum_{i<=d0} theta^2 - sum_{i<=d1} w^2 theta^2/(w^2+beta c^2)] = (1/ed^2)[sum_{i=d1}^{d0} theta^2 + sum beta c^2 theta^2/(w^2+beta c^2)]",
-              lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["omega"] ** 2 * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I))),
-                         np.sum(I["theta"][2:] ** 2) + np.sum(bc2(I) * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I)))),
+              lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["omega"] ** 2 * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I))),
+                         np.sum(I["theta"][d1_of_omega(I) - 1:] ** 2) + np.sum(bc2(I) * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I)))),
               identity_check(aligned_instance, n=40),
-              corrected=lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["omega"] ** 2 * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I))),
-                                   np.sum(I["theta"][3:] ** 2) + np.sum(bc2(I) * I["theta"][:3] ** 2 / (I["omega"] ** 2 + bc2(I)))),
+              corrected=lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["omega"] ** 2 * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I))),
+                                   np.sum(I["theta"][d1_of_omega(I):] ** 2) + np.sum(bc2(I) * I["theta"][:d1_of_omega(I)] ** 2 / (I["omega"] ** 2 + bc2(I)))),
               corrected_text="the tail sum runs over i = d1+1, ..., d0"),
     ProofStep(P, "(27) sympy", "h'(omega*) = 0 at omega* = sqrt((c^2/ed^2)(theta^2 - beta ed^2)) [r], i.e. omega*^2 + beta c^2 = c^2 theta^2/ed^2",
               _sym27, sym_identity_check()),
@@ -187,7 +193,7 @@ STEPS = (
               identity_check(opt_instance, n=60, what="singular values",
                              relate=lambda f, I: (np.sort(f(I))[::-1], np.linalg.svd(I["V"], compute_uv=False)[:3], 1.0))),
     ProofStep(P, "after (29)", "U* = R Omega* T^T, V* from (24) attain the minimum of bound (26): the global minimum of L'",
-              lambda I: (lambda U: (U, v13(dict(I, U=U))))(I["R"] @ diag_rect(omega_thm4(I["theta"], I), 4, 3) @ I["T"].T),
+              lambda I: (lambda U: (U, v13(I, U)))(I["R"] @ diag_rect(omega_thm4(I["theta"], I), 4, 3) @ I["T"].T),
               _global_check),
     ProofStep(P, "(30)", "diagonal Sigma*: sigma'_i = sqrt(beta) ee ed/theta_i if theta_i >= sqrt(beta) ed, else ee [r]",
               lambda I: np.where(I["theta"][:3] >= np.sqrt(I["beta"]) * I["ed"], np.sqrt(I["beta"]) * I["ee"] * I["ed"] / I["theta"][:3], I["ee"]),

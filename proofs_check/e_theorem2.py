@@ -103,12 +103,17 @@ def w2_instance(rng):
 
 def e_instance(rng, aligned=False):
     """A PSD E = P diag(theta) P^T with theta in (0.05, 1.5), and U1 (aligned with E or random)."""
+    D2, d1 = dims(D2=4, d1=3).values()
     s = rand_scalars(rng)
-    th = np.sort(rng.uniform(0.05, 1.5, 4))[::-1]
-    Pm = rand_orth(rng, 4)
-    w = np.sort(rng.uniform(0.05, 2.0, 3))[::-1]
-    U1 = Pm @ diag_rect(w, 4, 3) @ rand_orth(rng, 3).T if aligned else rng.standard_normal((4, 3))
+    th = np.sort(rng.uniform(0.05, 1.5, D2))[::-1]
+    Pm = rand_orth(rng, D2)
+    w = np.sort(rng.uniform(0.05, 2.0, d1))[::-1]
+    U1 = Pm @ diag_rect(w, D2, d1) @ rand_orth(rng, d1).T if aligned else rng.standard_normal((D2, d1))
     return dict(s, E=Pm @ np.diag(th) @ Pm.T, theta=th, P=Pm, U1=U1)
+
+
+def _d1(I):
+    return I["U1"].shape[1]
 
 
 def _lp(I):
@@ -119,7 +124,7 @@ def _lp(I):
 
 def _bound(I, power):
     lam = np.linalg.svd(I["U1"], compute_uv=False)
-    th = I["theta"][:3] ** power
+    th = I["theta"][:len(lam)] ** power
     return -np.sum(lam ** 2 * th / (lam ** 2 + bc2(I))) / I["ed"] ** 2 + I["beta"] * np.sum(np.log(lam ** 2 + bc2(I)))
 
 
@@ -174,16 +179,17 @@ STEPS = (
     ProofStep(P, "Thm 2: Z", "Z := E[y~ x~^T] (as printed) makes E = D(I - Z^T Z)D^T the residual covariance E[yy^T] - E[yx^T] A^+ E[xy^T]",
               lambda I: I["Zprinted"],
               identity_check(flat, n=20, what="residual covariance",
-                             relate=lambda f, I: (I["D"] @ (np.eye(3) - f(I).T @ f(I)) @ I["D"].T,
+                             relate=lambda f, I: (I["D"] @ (np.eye(I["D"].shape[1]) - f(I).T @ f(I)) @ I["D"].T,
                                                   I["Cyy"] - I["Cxy"].T @ np.linalg.pinv(I["Cxx"]) @ I["Cxy"])),
               corrected=lambda I: I["Z"],
-              corrected_text="Z := E[x~ y~^T] in R^{d0 x d2} (the proof's usage; the printed E[y~ x~^T] is d2 x d0)"),
+              corrected_text="Z := E[x~ y~^T] in R^{d0 x d2} (the proof's usage; the printed E[y~ x~^T] is d2 x d0)",
+              min_dim=2),     # Z^T Z = Z Z^T for 1 x 1 Z (d0 = d2 = 1), so the transposition shows from d0 = d2 = 2
     ProofStep(P, "after (30) a", "E|(U1W1+U2)x + (U1W2-I)y|^2 = |U1V1+T2|^2 + |U1V2-D|^2 + 2 tr((U1V1+T2) Z (U1V2-D)^T)",
               lambda I: (np.sum((I["U1"] @ I["V1"] + I["T2"]) ** 2) + np.sum((I["U1"] @ I["V2"] - I["D"]) ** 2)
                          + 2 * np.trace((I["U1"] @ I["V1"] + I["T2"]) @ I["Z"] @ (I["U1"] @ I["V2"] - I["D"]).T)),
               identity_check(flat, n=20, what="expectation",
                              relate=lambda f, I: (f(I), (lambda F, G: np.trace(F @ I["Cxx"] @ F.T) + np.trace(G @ I["Cyy"] @ G.T) + 2 * np.trace(F @ I["Cxy"] @ G.T))(
-                                 I["U1"] @ I["W1"] + I["U2"], I["U1"] @ I["W2"] - np.eye(4))))),
+                                 I["U1"] @ I["W1"] + I["U2"], I["U1"] @ I["W2"] - np.eye(I["U1"].shape[0]))))),
     ProofStep(P, "after (30) b", "E|W1x + W2y|^2 = |V1|^2 + |V2|^2 + 2 tr(V1 Z V2^T)",
               lambda I: np.sum(I["V1"] ** 2) + np.sum(I["V2"] ** 2) + 2 * np.trace(I["V1"] @ I["Z"] @ I["V2"].T),
               identity_check(flat, n=20, what="expectation",
@@ -243,13 +249,13 @@ STEPS = (
     ProofStep(P, "(36)", "dL'/dV2 = 0 <=> W2 D(I - Z^T Z) = (U1^T U1 + beta c^2 I)^{-1} U1^T D(I - Z^T Z) => W2 E = (U1^T U1 + beta c^2 I)^{-1} U1^T E",
               lambda I: np.linalg.inv(_A(I)) @ I["U1"].T @ I["E"],
               identity_check(w2_instance, n=30, relate=lambda f, I: [(I["W2"] @ I["E"], f(I)),
-                                                                     (I["U1"].T @ (I["U1"] @ I["W2"] - np.eye(4)) @ I["D"] @ (np.eye(3) - I["Z"].T @ I["Z"]),
-                                                                      -bc2(I) * I["W2"] @ I["D"] @ (np.eye(3) - I["Z"].T @ I["Z"]))])),
+                                                                     (I["U1"].T @ (I["U1"] @ I["W2"] - np.eye(I["U1"].shape[0])) @ I["D"] @ (np.eye(I["Z"].shape[1]) - I["Z"].T @ I["Z"]),
+                                                                      -bc2(I) * I["W2"] @ I["D"] @ (np.eye(I["Z"].shape[1]) - I["Z"].T @ I["Z"]))])),
     ProofStep(P, "after (36) a", "with (34)-(35): reconstruction bracket = tr((U1V2-D)^T(U1V2-D)(I - Z^T Z)) = tr(W2^T U1^T U1 W2 E) - 2 tr(U1 W2 E) + tr(E)",
               lambda I: [(np.sum((I["U1"] @ I["V1"] + I["T2"]) ** 2) + np.sum((I["U1"] @ I["V2"] - I["D"]) ** 2)
                           + 2 * np.trace((I["U1"] @ I["V1"] + I["T2"]) @ I["Z"] @ (I["U1"] @ I["V2"] - I["D"]).T),
-                          np.trace((I["U1"] @ I["V2"] - I["D"]).T @ (I["U1"] @ I["V2"] - I["D"]) @ (np.eye(3) - I["Z"].T @ I["Z"]))),
-                         (np.trace((I["U1"] @ I["V2"] - I["D"]).T @ (I["U1"] @ I["V2"] - I["D"]) @ (np.eye(3) - I["Z"].T @ I["Z"])),
+                          np.trace((I["U1"] @ I["V2"] - I["D"]).T @ (I["U1"] @ I["V2"] - I["D"]) @ (np.eye(I["Z"].shape[1]) - I["Z"].T @ I["Z"]))),
+                         (np.trace((I["U1"] @ I["V2"] - I["D"]).T @ (I["U1"] @ I["V2"] - I["D"]) @ (np.eye(I["Z"].shape[1]) - I["Z"].T @ I["Z"])),
                           np.trace(I["W2"].T @ I["U1"].T @ I["U1"] @ I["W2"] @ I["E"]) - 2 * np.trace(I["U1"] @ I["W2"] @ I["E"]) + np.trace(I["E"]))],
               identity_check(crit_instance, n=30)),
     ProofStep(P, "after (36) b", "with (35): |V1|^2 + |V2|^2 + 2 tr(V1 Z V2^T) = tr(V2(I - Z^T Z)V2^T) = tr(W2 E W2^T)",
@@ -274,12 +280,12 @@ STEPS = (
               corrected=lambda I: (lambda l: term_i(l, I["th"], I), 0.0, 20.0, np.sqrt(max(0.0, I["th"] - I["beta"] * I["ed"] ** 2)) / I["ee"]),
               corrected_text="lambda_i* = (1/ee) sqrt(max(0, theta_i - beta ed^2)) (as Theorem 2 states with theta_i the singular values of E)"),
     ProofStep(P, "after (38)", "U1* = P Omega* R^T with omega_i* = (1/ee) sqrt(max(0, theta_i - beta ed^2)) (Theorem 2) is a global minimiser of L'",
-              lambda I: I["P"] @ diag_rect(omega_thm2(I["theta"][:3], I), 4, 3), _global),
+              lambda I: I["P"] @ diag_rect(omega_thm2(I["theta"][:_d1(I)], I), *I["U1"].shape), _global),
     ProofStep(P, "(39)", "diagonal Sigma*: sigma'_i = sqrt(beta) ee ed/theta_i if theta_i >= sqrt(beta) ed, else ee [r]",
-              lambda I: np.where(I["theta"][:3] >= np.sqrt(I["beta"]) * I["ed"], np.sqrt(I["beta"]) * I["ee"] * I["ed"] / I["theta"][:3], I["ee"]),
-              identity_check(lambda rng: (lambda J: dict(J, U1=J["P"] @ diag_rect(omega_thm2(J["theta"][:3], J), 4, 3)))(e_instance(rng)),
+              lambda I: np.where(I["theta"][:_d1(I)] >= np.sqrt(I["beta"]) * I["ed"], np.sqrt(I["beta"]) * I["ee"] * I["ed"] / I["theta"][:_d1(I)], I["ee"]),
+              identity_check(lambda rng: (lambda J: dict(J, U1=J["P"] @ diag_rect(omega_thm2(J["theta"][:_d1(J)], J), *J["U1"].shape)))(e_instance(rng)),
                              n=60, what="eigenvalues of Sigma*",
                              relate=lambda f, I: (np.sort(f(I) ** 2), np.sort(np.linalg.eigvalsh(I["beta"] * I["ed"] ** 2 * np.linalg.inv(_A(I)))))),
-              corrected=lambda I: np.where(I["theta"][:3] >= I["beta"] * I["ed"] ** 2, np.sqrt(I["beta"]) * I["ee"] * I["ed"] / np.sqrt(I["theta"][:3]), I["ee"]),
+              corrected=lambda I: np.where(I["theta"][:_d1(I)] >= I["beta"] * I["ed"] ** 2, np.sqrt(I["beta"]) * I["ee"] * I["ed"] / np.sqrt(I["theta"][:_d1(I)]), I["ee"]),
               corrected_text="sigma'_i = sqrt(beta) ee ed / sqrt(theta_i) if theta_i >= beta ed^2, else ee (as Theorem 2 states)"),
 )

@@ -10,14 +10,14 @@ import sympy as sp
 
 from .step import ProofStep, StepResult
 from ._elbo import reduction_check
-from ._hvae import (Binv, NUM1, SYM1, crit, d0, d1, d2, flat, hvae_instance, k_, loss42, lossF, lossF1, pair_min_check,
+from ._hvae import (Binv, NUM1, SYM1, crit, dim1, dim2, flat, hvae_instance, k_, loss42, lossF, lossF1, pair_min_check,
                     shared_P, u49, w47)
 from ._numeric import identity_check, inequality_check, jsonable, rand_orth, rand_scalars
 from ._symbolic import eye, gradient_check, inv, sym_identity_check
 
 P = "F.1"
 h = lambda s: s["ed"] ** 2 / 2
-Sig2opt = lambda I: I["beta2"] / I["beta1"] * I["ed"] ** 2 * np.linalg.inv(I["U2"].T @ I["U2"] + k_(I) * np.eye(d2))
+Sig2opt = lambda I: I["beta2"] / I["beta1"] * I["ed"] ** 2 * np.linalg.inv(I["U2"].T @ I["U2"] + k_(I) * np.eye(dim2(I)))
 
 
 def g56(I):
@@ -53,10 +53,11 @@ def _comm_check(step, seed):
     worst = 0.0
     for k in range(40):
         I = flat(rng)
+        (d1, d0), d2 = I["V1"].shape, dim2(I)
         Q = rand_orth(rng, d1)
         ev = rng.uniform(0.1, 2, d1)
         ev[1] = ev[0]                                    # repeated eigenvalue of V1 V1^T
-        R2 = np.eye(d1)
+        R2 = np.eye(dim1(I))
         R2[:2, :2] = rand_orth(rng, 2)                   # rotate inside the repeated eigenspace
         I["V1"] = Q @ np.diag(np.sqrt(ev)) @ rand_orth(rng, d0)[:d1]
         I["U2"] = Q @ R2 @ np.diag(rng.uniform(0.1, 2, d1)) @ rand_orth(rng, d2)
@@ -117,11 +118,11 @@ STEPS = (
               corrected_text="dL/dSigma2 (no factor 1/2) = (beta1/ed^2)(U2^T U2 + c^2(beta2/beta1) I) - beta2 Sigma2^{-1}; the root (41) is unaffected"),
     ProofStep(P, "(41)", "Sigma2 = (beta2/beta1) ed^2 (U2^T U2 + c^2 (beta2/beta1) I)^{-1}",
               Sig2opt, identity_check(flat, n=30, what="stationarity",
-                                      relate=lambda f, I: ((I["beta1"] * I["U2"].T @ I["U2"] + I["c"] ** 2 * I["beta2"] * np.eye(d2)) / I["ed"] ** 2, I["beta2"] * np.linalg.inv(f(I))))),
+                                      relate=lambda f, I: ((I["beta1"] * I["U2"].T @ I["U2"] + I["c"] ** 2 * I["beta2"] * np.eye(dim2(I))) / I["ed"] ** 2, I["beta2"] * np.linalg.inv(f(I))))),
     ProofStep(P, "(42)", "L(Sigma2*) = L' + const, L' = (1/ed^2)[...] + beta2 log|U2^T U2 + c^2 (beta2/beta1) I|",
               loss42, identity_check(flat, n=30, what="constant difference",
                                      relate=lambda f, I: (lossF1(dict(I, Sigma2=Sig2opt(I)), I) - f(I, I),
-                                                          I["beta2"] * d2 * (1 - np.log(I["beta2"] / I["beta1"] * I["ed"] ** 2)), abs(f(I, I)) + 1))),
+                                                          I["beta2"] * dim2(I) * (1 - np.log(I["beta2"] / I["beta1"] * I["ed"] ** 2)), abs(f(I, I)) + 1))),
     ProofStep(P, "(43)", "(ed^2/2) dL'/dV1 = U1^T(U1V1 - Z) + beta1 (U2W2 - I)^T(U2W2 - I)V1 + beta2 c^2 W2^T W2 V1",
               lambda M, s: M["U1"].T @ (M["U1"] @ M["V1"] - M["Z"]) + s["beta1"] * (M["U2"] @ M["W2"] - eye(M["U2"].shape[0], M["U2"])).T @ (M["U2"] @ M["W2"] - eye(M["U2"].shape[0], M["U2"])) @ M["V1"]
               + s["beta2"] * s["c"] ** 2 * M["W2"].T @ M["W2"] @ M["V1"],
@@ -138,10 +139,10 @@ STEPS = (
               + s["beta2"] * s["c"] ** 2 * M["W2"] @ (M["V1"] @ M["V1"].T + M["Sigma1"]),
               gradient_check(loss42, "W2", h, SYM1, NUM1)),
     ProofStep(P, "(47)", "(46) = 0 <=> W2 = -(beta1/(beta2 c^2)) U2^T(U2W2 - I) <=> W2 = (U2^T U2 + k I)^{-1} U2^T = U2^T (U2 U2^T + k I)^{-1}",
-              lambda I: (np.linalg.inv(I["U2"].T @ I["U2"] + k_(I) * np.eye(d2)) @ I["U2"].T, I["U2"].T @ Binv(I)),
-              identity_check(flat, n=30, relate=lambda f, I: (lambda W, W2: [(W, W2), (W, -I["beta1"] / (I["beta2"] * I["c"] ** 2) * I["U2"].T @ (I["U2"] @ W - np.eye(d1)))])(*f(I)))),
+              lambda I: (np.linalg.inv(I["U2"].T @ I["U2"] + k_(I) * np.eye(dim2(I))) @ I["U2"].T, I["U2"].T @ Binv(I)),
+              identity_check(flat, n=30, relate=lambda f, I: (lambda W, W2: [(W, W2), (W, -I["beta1"] / (I["beta2"] * I["c"] ** 2) * I["U2"].T @ (I["U2"] @ W - np.eye(dim1(I))))])(*f(I)))),
     ProofStep(P, "(48)", "U2W2 - I = -k (U2U2^T + k I)^{-1} at (47)",
-              lambda I: -k_(I) * Binv(I), identity_check(flat, n=30, relate=lambda f, I: (I["U2"] @ w47(I) - np.eye(d1), f(I)))),
+              lambda I: -k_(I) * Binv(I), identity_check(flat, n=30, relate=lambda f, I: (I["U2"] @ w47(I) - np.eye(dim1(I)), f(I)))),
     ProofStep(P, "(49)", "(44) = 0 <=> U1 = Z V1^T (V1V1^T + Sigma1)^{-1}",
               u49, identity_check(flat, n=30, relate=lambda f, I: (f(I) @ I["V1"] @ I["V1"].T + f(I) @ I["Sigma1"], I["Z"] @ I["V1"].T))),
     ProofStep(P, "(50)", "with (47)-(48), (43) = U1^T U1 V1 - U1^T Z + (c^4 beta2^2/beta1) B^{-2} V1 + c^2 beta2 B^{-1}U2U2^T B^{-1} V1 = U1^T U1 V1 + c^2 beta2 B^{-1} V1 - U1^T Z",
@@ -149,7 +150,7 @@ STEPS = (
                           + I["c"] ** 2 * I["beta2"] * Binv(I) @ I["U2"] @ I["U2"].T @ Binv(I) @ I["V1"],
                           I["U1"].T @ I["U1"] @ I["V1"] + I["c"] ** 2 * I["beta2"] * Binv(I) @ I["V1"] - I["U1"].T @ I["Z"])],
               identity_check(lambda rng: (lambda J: dict(J, W2=w47(J)))(flat(rng)), n=30,
-                             relate=lambda f, I: f(I) + [(f(I)[0][0], I["U1"].T @ (I["U1"] @ I["V1"] - I["Z"]) + I["beta1"] * (I["U2"] @ I["W2"] - np.eye(d1)).T @ (I["U2"] @ I["W2"] - np.eye(d1)) @ I["V1"]
+                             relate=lambda f, I: f(I) + [(f(I)[0][0], I["U1"].T @ (I["U1"] @ I["V1"] - I["Z"]) + I["beta1"] * (I["U2"] @ I["W2"] - np.eye(dim1(I))).T @ (I["U2"] @ I["W2"] - np.eye(dim1(I))) @ I["V1"]
                                                           + I["beta2"] * I["c"] ** 2 * I["W2"].T @ I["W2"] @ I["V1"])])),
     ProofStep(P, "(51)", "(50) => c^2 beta2 B^{-1} V1V1^T = U1^T Z V1^T - U1^T U1 V1 V1^T; with (44) this = U1^T U1 Sigma1",
               lambda I: [(I["c"] ** 2 * I["beta2"] * Binv(I) @ I["V1"] @ I["V1"].T, I["U1"].T @ I["Z"] @ I["V1"].T - I["U1"].T @ I["U1"] @ I["V1"] @ I["V1"].T),
@@ -159,33 +160,33 @@ STEPS = (
     ProofStep(P, "after (51)", "Sigma1 isotropic: B^{-1}V1V1^T symmetric, so V1V1^T and B^{-1} commute and are simultaneously orthogonally diagonalisable",
               lambda I: (Binv(I) @ I["V1"] @ I["V1"].T, I["V1"] @ I["V1"].T @ Binv(I)), _comm_check),
     ProofStep(P, "(52)", "U2^T (45): beta2 ed^2 U2^T U2 A^{-1} = -beta1 U2^T(U2W2 - I)(V1V1^T + sigma1^2 I)W2^T = c^2 beta2 U2^T B^{-1}(V1V1^T + sigma1^2 I)B^{-T} U2",
-              lambda I: [(-I["beta1"] * I["U2"].T @ (I["U2"] @ I["W2"] - np.eye(d1)) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ I["W2"].T,
+              lambda I: [(-I["beta1"] * I["U2"].T @ (I["U2"] @ I["W2"] - np.eye(dim1(I))) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ I["W2"].T,
                           I["c"] ** 2 * I["beta2"] * I["U2"].T @ Binv(I) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ Binv(I).T @ I["U2"])],
               identity_check(lambda rng: crit(rng), n=30)),
     ProofStep(P, "(53)", "with V1 = P Lambda Q^T, U2 = P Omega N^T: ed^2 w_i^2/(w_i^2 + k) = c^2 w_i^2 (lambda_i^2 + sigma1^2)/(w_i^2 + k)^2 is the diagonal form of (52) (per index)",
               lambda I: (I["ed"] ** 2 * I["om"] ** 2 / (I["om"] ** 2 + k_(I)), I["c"] ** 2 * I["om"] ** 2 * (I["lam"] ** 2 + I["sigma1"] ** 2) / (I["om"] ** 2 + k_(I)) ** 2),
               identity_check(lambda rng: shared_P(rng), n=30, what="diagonal form",
-                             relate=lambda f, I: (lambda a, b: [(I["N"].T @ (I["beta2"] * I["ed"] ** 2 * I["U2"].T @ I["U2"] @ np.linalg.inv(I["U2"].T @ I["U2"] + k_(I) * np.eye(d2))) @ I["N"] / I["beta2"], np.diag(a)),
+                             relate=lambda f, I: (lambda a, b: [(I["N"].T @ (I["beta2"] * I["ed"] ** 2 * I["U2"].T @ I["U2"] @ np.linalg.inv(I["U2"].T @ I["U2"] + k_(I) * np.eye(dim2(I)))) @ I["N"] / I["beta2"], np.diag(a)),
                                                                 (I["N"].T @ (I["c"] ** 2 * I["beta2"] * I["U2"].T @ Binv(I) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ Binv(I) @ I["U2"]) @ I["N"] / I["beta2"], np.diag(b))])(*f(I)))),
     ProofStep(P, "(54)", "(53) <=> w_i = 0 or w_i^2 + k = (c^2/ed^2)(lambda_i^2 + sigma1^2)", _sym54, sym_identity_check()),
     ProofStep(P, "(55)", "with (47), (49): ed^2 L' - ed^2 beta2 log|A| = |Z|^2 - tr(U1^T Z V1^T) + c^2 beta2 tr(B^{-1}(V1V1^T + Sigma1))",
               lambda I: (np.sum(I["Z"] ** 2) - np.trace(I["U1"].T @ I["Z"] @ I["V1"].T) + I["c"] ** 2 * I["beta2"] * np.trace(Binv(I) @ (I["V1"] @ I["V1"].T + I["Sigma1"]))) / I["ed"] ** 2
-              + I["beta2"] * np.linalg.slogdet(I["U2"].T @ I["U2"] + k_(I) * np.eye(d2))[1],
+              + I["beta2"] * np.linalg.slogdet(I["U2"].T @ I["U2"] + k_(I) * np.eye(dim2(I)))[1],
               identity_check(lambda rng: crit(rng), n=30, relate=lambda f, I: (f(I), loss42(I, I)))),
     ProofStep(P, "(55) components", "tr(U1^T Z V1^T) = tr(V1^T(V1V1^T + sigma1^2 I)^{-1}V1 Z^T Z) <= sum lambda_i^2 theta_i^2/(lambda_i^2 + sigma1^2) (von Neumann)",
               lambda I: (lambda lam, th: (np.trace(I["V1"].T @ np.linalg.inv(I["V1"] @ I["V1"].T + I["Sigma1"]) @ I["V1"] @ I["Z"].T @ I["Z"]),
-                                          np.sum(lam ** 2 * th[:d1] ** 2 / (lam ** 2 + I["sigma1"] ** 2))))(np.linalg.svd(I["V1"], compute_uv=False), np.linalg.svd(I["Z"], compute_uv=False)),
+                                          np.sum(lam ** 2 * th[:len(lam)] ** 2 / (lam ** 2 + I["sigma1"] ** 2))))(np.linalg.svd(I["V1"], compute_uv=False), np.linalg.svd(I["Z"], compute_uv=False)),
               inequality_check(lambda rng: crit(rng), n=200)),
     ProofStep(P, "(55) trace", "with the shared P: tr(B^{-1}(V1V1^T + sigma1^2 I)) = sum (lambda_i^2 + sigma1^2)/(w_i^2 + k); log|A| = sum log(w_i^2 + k)",
               lambda I: [(np.trace(Binv(I) @ (I["V1"] @ I["V1"].T + I["Sigma1"])), np.sum((I["lam"] ** 2 + I["sigma1"] ** 2) / (I["om"] ** 2 + k_(I)))),
-                         (np.linalg.slogdet(I["U2"].T @ I["U2"] + k_(I) * np.eye(d2))[1], np.sum(np.log(I["om"] ** 2 + k_(I))))],
+                         (np.linalg.slogdet(I["U2"].T @ I["U2"] + k_(I) * np.eye(dim2(I)))[1], np.sum(np.log(I["om"] ** 2 + k_(I))))],
               identity_check(lambda rng: shared_P(rng), n=30)),
     ProofStep(P, "(56) last", "sum_{i<=d0} theta^2 - sum_{i<=d1} lambda^2 theta^2/(lambda^2+sigma1^2) + ... = sum_{i=d1}^{d0} theta_i^2 + sum g(lambda_i, w_i)",
-              lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["lam"] ** 2 * I["theta"][:d1] ** 2 / (I["lam"] ** 2 + I["sigma1"] ** 2)),
-                         np.sum(I["theta"][d1 - 1:] ** 2) + np.sum(I["sigma1"] ** 2 * I["theta"][:d1] ** 2 / (I["lam"] ** 2 + I["sigma1"] ** 2))),
-              identity_check(lambda rng: dict(shared_P(rng), theta=np.sort(rng.uniform(0.1, 3, d0))[::-1]), n=30),
-              corrected=lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["lam"] ** 2 * I["theta"][:d1] ** 2 / (I["lam"] ** 2 + I["sigma1"] ** 2)),
-                                   np.sum(I["theta"][d1:] ** 2) + np.sum(I["sigma1"] ** 2 * I["theta"][:d1] ** 2 / (I["lam"] ** 2 + I["sigma1"] ** 2))),
+              lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["lam"] ** 2 * I["theta"][:len(I["lam"])] ** 2 / (I["lam"] ** 2 + I["sigma1"] ** 2)),
+                         np.sum(I["theta"][len(I["lam"]) - 1:] ** 2) + np.sum(I["sigma1"] ** 2 * I["theta"][:len(I["lam"])] ** 2 / (I["lam"] ** 2 + I["sigma1"] ** 2))),
+              identity_check(lambda rng: (lambda J: dict(J, theta=np.sort(rng.uniform(0.1, 3, J["V1"].shape[1]))[::-1]))(shared_P(rng)), n=30),
+              corrected=lambda I: (np.sum(I["theta"] ** 2) - np.sum(I["lam"] ** 2 * I["theta"][:len(I["lam"])] ** 2 / (I["lam"] ** 2 + I["sigma1"] ** 2)),
+                                   np.sum(I["theta"][len(I["lam"]):] ** 2) + np.sum(I["sigma1"] ** 2 * I["theta"][:len(I["lam"])] ** 2 / (I["lam"] ** 2 + I["sigma1"] ** 2))),
               corrected_text="the tail sum runs over i = d1+1, ..., d0"),
     ProofStep(P, "(57) sympy", "g(lambda, 0) = sigma1^2 theta^2/t + beta1 t + const (t = lambda^2 + sigma1^2) is stationary at lambda*^2 = (sigma1/sqrt(beta1))(theta - sqrt(beta1) sigma1) [r]",
               _sym57, sym_identity_check()),
@@ -212,8 +213,8 @@ STEPS = (
     ProofStep(P, "Theorem 3", "the case formulas (a)-(c) of Theorem 3 give the global minimiser of g for every index [r]",
               thm3, pair_min_check(scal, g56, n=40)),
     ProofStep(P, "Remark 4", "diagonal Sigma2: Sigma2* = ed^2 (U2^T U2 + c^2 I)^{-1}",
-              lambda I: I["ed"] ** 2 * np.linalg.inv(I["U2"].T @ I["U2"] + I["c"] ** 2 * np.eye(d2)),
+              lambda I: I["ed"] ** 2 * np.linalg.inv(I["U2"].T @ I["U2"] + I["c"] ** 2 * np.eye(dim2(I))),
               identity_check(flat, n=30, relate=lambda f, I: (f(I), Sig2opt(I))),
-              corrected=lambda I: I["beta2"] / I["beta1"] * I["ed"] ** 2 * np.linalg.inv(I["U2"].T @ I["U2"] + k_(I) * np.eye(d2)),
+              corrected=lambda I: I["beta2"] / I["beta1"] * I["ed"] ** 2 * np.linalg.inv(I["U2"].T @ I["U2"] + k_(I) * np.eye(dim2(I))),
               corrected_text="Sigma2* = (beta2/beta1) ed^2 (U2^T U2 + c^2 (beta2/beta1) I)^{-1}, i.e. (41); the printed form holds only for beta1 = beta2"),
 )

@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 from .step import ProofStep
-from ._hvae import (Binv, NUM2, SYM2, crit, d1, flat, k_, lossF, lossF2, pair_min_check, shared_P, w47)
+from ._hvae import (Binv, NUM2, SYM2, crit, dim1, flat, k_, lossF, lossF2, pair_min_check, shared_P, w47)
 from ._numeric import identity_check, inequality_check, rand_scalars
 from ._symbolic import eye, gradient_check, sym_identity_check
 from . import f1_theorem3 as F1
@@ -112,21 +112,21 @@ STEPS = (
     _renumber(_f1["(47)"], "(66)"), _renumber(_f1["(48)"], "(67)"), _renumber(_f1["(49)"], "(68)"),
     _renumber(_f1["(50)"], "(69)"), _renumber(_f1["(51)"], "(70)"),
     ProofStep(P, "(71) line 2", "at (66): c^2 beta2 |W2 V1|^2 = c^2 beta2 |U2^T (U2U2^T + c^2 I)^{-1} V1|^2 (as printed)",
-              lambda I: I["U2"].T @ np.linalg.inv(I["U2"] @ I["U2"].T + I["c"] ** 2 * np.eye(d1)),
+              lambda I: I["U2"].T @ np.linalg.inv(I["U2"] @ I["U2"].T + I["c"] ** 2 * np.eye(dim1(I))),
               identity_check(lambda rng: flat(rng, True), n=30, relate=lambda f, I: (np.sum((f(I) @ I["V1"]) ** 2), np.sum((w47(I) @ I["V1"]) ** 2))),
-              corrected=lambda I: I["U2"].T @ np.linalg.inv(I["U2"] @ I["U2"].T + k_(I) * np.eye(d1)),
+              corrected=lambda I: I["U2"].T @ np.linalg.inv(I["U2"] @ I["U2"].T + k_(I) * np.eye(dim1(I))),
               corrected_text="W2 = U2^T (U2U2^T + c^2 (beta2/beta1) I)^{-1} as in (66); the printed c^2 I holds only for beta1 = beta2"),
     ProofStep(P, "(71)", "with (66), (68): |U1V1 - Z|^2 + beta1 |(U2W2 - I)V1|^2 + c^2 beta2 |W2V1|^2 = -tr(U1^T U1 Sigma1) - tr(U1^T Z V1^T) + |Z|^2 + c^2 beta2 tr(V1^T B^{-1} V1)",
-              lambda I: (np.sum((I["U1"] @ I["V1"] - I["Z"]) ** 2) + I["beta1"] * np.sum(((I["U2"] @ I["W2"] - np.eye(d1)) @ I["V1"]) ** 2) + I["c"] ** 2 * I["beta2"] * np.sum((I["W2"] @ I["V1"]) ** 2),
+              lambda I: (np.sum((I["U1"] @ I["V1"] - I["Z"]) ** 2) + I["beta1"] * np.sum(((I["U2"] @ I["W2"] - np.eye(dim1(I))) @ I["V1"]) ** 2) + I["c"] ** 2 * I["beta2"] * np.sum((I["W2"] @ I["V1"]) ** 2),
                          -np.trace(I["U1"].T @ I["U1"] @ I["Sigma1"]) - np.trace(I["U1"].T @ I["Z"] @ I["V1"].T) + np.sum(I["Z"] ** 2) + I["c"] ** 2 * I["beta2"] * np.trace(I["V1"].T @ Binv(I) @ I["V1"])),
               identity_check(lambda rng: crit(rng, True), n=30)),
     ProofStep(P, "(72)", "at (66): beta1 tr((U2W2 - I)Sigma1(U2W2 - I)^T) + c^2 beta2 tr(W2 Sigma1 W2^T) = c^2 beta2 tr(Sigma1 B^{-1})",
-              lambda I: (I["beta1"] * np.trace((I["U2"] @ I["W2"] - np.eye(d1)) @ I["Sigma1"] @ (I["U2"] @ I["W2"] - np.eye(d1)).T) + I["c"] ** 2 * I["beta2"] * np.trace(I["W2"] @ I["Sigma1"] @ I["W2"].T),
+              lambda I: (I["beta1"] * np.trace((I["U2"] @ I["W2"] - np.eye(dim1(I))) @ I["Sigma1"] @ (I["U2"] @ I["W2"] - np.eye(dim1(I))).T) + I["c"] ** 2 * I["beta2"] * np.trace(I["W2"] @ I["Sigma1"] @ I["W2"].T),
                          I["c"] ** 2 * I["beta2"] * np.trace(I["Sigma1"] @ Binv(I))),
               identity_check(lambda rng: crit(rng, True), n=30)),
     ProofStep(P, "(73) line 1", "ed^2 L = |Z|^2 - tr(U1^T Z V1^T) + c^2 beta2 tr(V1^T B^{-1} V1) + beta1 tr(U2 Sigma2 U2^T) + c^2 beta2 tr(Sigma1 (U2U2^T + (ed^2/ee^2) I)^{-1}) (as printed)",
               lambda I: np.sum(I["Z"] ** 2) - np.trace(I["U1"].T @ I["Z"] @ I["V1"].T) + I["c"] ** 2 * I["beta2"] * np.trace(I["V1"].T @ Binv(I) @ I["V1"])
-              + I["beta1"] * np.trace(I["U2"] @ I["Sigma2"] @ I["U2"].T) + I["c"] ** 2 * I["beta2"] * np.trace(I["Sigma1"] @ np.linalg.inv(I["U2"] @ I["U2"].T + I["c"] ** 2 * np.eye(d1))),
+              + I["beta1"] * np.trace(I["U2"] @ I["Sigma2"] @ I["U2"].T) + I["c"] ** 2 * I["beta2"] * np.trace(I["Sigma1"] @ np.linalg.inv(I["U2"] @ I["U2"].T + I["c"] ** 2 * np.eye(dim1(I)))),
               identity_check(lambda rng: crit(rng, True), n=30, relate=lambda f, I: (f(I), I["ed"] ** 2 * lossF2(I, I))),
               corrected=lambda I: np.sum(I["Z"] ** 2) - np.trace(I["U1"].T @ I["Z"] @ I["V1"].T) + I["c"] ** 2 * I["beta2"] * np.trace(I["V1"].T @ Binv(I) @ I["V1"])
               + I["beta1"] * np.trace(I["U2"] @ I["Sigma2"] @ I["U2"].T) + I["c"] ** 2 * I["beta2"] * np.trace(I["Sigma1"] @ Binv(I)),
@@ -137,10 +137,10 @@ STEPS = (
               identity_check(lambda rng: crit(rng, True), n=30, relate=lambda f, I: (f(I), I["ed"] ** 2 * lossF2(I, I)))),
     _renumber(_f1["after (51)"], "after (73)"),
     ProofStep(P, "(74)", "U2^T (64)/beta1 = 0 <=> sigma2^2 U2^T U2 = -U2^T(U2W2 - I)(V1V1^T + sigma1^2 I)W2^T = (c^2 beta2/beta1) U2^T B^{-1}(V1V1^T + sigma1^2 I)B^{-T} U2",
-              lambda I: [(I["U2"].T @ (I["U2"] @ I["W2"] - np.eye(d1)) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ I["W2"].T + I["sigma2"] ** 2 * I["U2"].T @ I["U2"],
-                          I["U2"].T @ ((I["U2"] @ I["W2"] - np.eye(d1)) @ I["V1"] @ I["V1"].T @ I["W2"].T + I["U2"] @ I["Sigma2"]
-                                       + (I["U2"] @ I["W2"] - np.eye(d1)) @ I["Sigma1"] @ I["W2"].T)),
-                         (-I["U2"].T @ (I["U2"] @ I["W2"] - np.eye(d1)) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ I["W2"].T,
+              lambda I: [(I["U2"].T @ (I["U2"] @ I["W2"] - np.eye(dim1(I))) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ I["W2"].T + I["sigma2"] ** 2 * I["U2"].T @ I["U2"],
+                          I["U2"].T @ ((I["U2"] @ I["W2"] - np.eye(dim1(I))) @ I["V1"] @ I["V1"].T @ I["W2"].T + I["U2"] @ I["Sigma2"]
+                                       + (I["U2"] @ I["W2"] - np.eye(dim1(I))) @ I["Sigma1"] @ I["W2"].T)),
+                         (-I["U2"].T @ (I["U2"] @ I["W2"] - np.eye(dim1(I))) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ I["W2"].T,
                           I["c"] ** 2 * I["beta2"] / I["beta1"] * I["U2"].T @ Binv(I) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ Binv(I).T @ I["U2"])],
               identity_check(lambda rng: crit(rng, True), n=30)),
     ProofStep(P, "(75)", "with the shared P: sigma2^2 w_i^2 = (c^2 beta2/beta1) w_i^2 (lambda_i^2 + sigma1^2)/(w_i^2 + k)^2 is the diagonal form of (74)",
@@ -149,7 +149,7 @@ STEPS = (
                              relate=lambda f, I: (lambda a, b: [(I["N"].T @ (I["sigma2"] ** 2 * I["U2"].T @ I["U2"]) @ I["N"], np.diag(a)),
                                                                 (I["N"].T @ (I["c"] ** 2 * I["beta2"] / I["beta1"] * I["U2"].T @ Binv(I) @ (I["V1"] @ I["V1"].T + I["Sigma1"]) @ Binv(I) @ I["U2"]) @ I["N"], np.diag(b))])(*f(I)))),
     ProofStep(P, "(76) >=", "ed^2 L >= sum theta^2 - sum lambda^2 theta^2/(lambda^2 + sigma1^2) + beta1 sigma2^2 sum w^2 + sum c^2 beta2 (lambda^2 + sigma1^2)/(w^2 + k)",
-              lambda I: (lambda lam, th: (np.sum(th ** 2) - np.sum(lam ** 2 * th[:d1] ** 2 / (lam ** 2 + I["sigma1"] ** 2)) + I["beta1"] * I["sigma2"] ** 2 * np.sum(I["om"] ** 2)
+              lambda I: (lambda lam, th: (np.sum(th ** 2) - np.sum(lam ** 2 * th[:len(lam)] ** 2 / (lam ** 2 + I["sigma1"] ** 2)) + I["beta1"] * I["sigma2"] ** 2 * np.sum(I["om"] ** 2)
                                           + np.sum(I["c"] ** 2 * I["beta2"] * (I["lam"] ** 2 + I["sigma1"] ** 2) / (I["om"] ** 2 + k_(I))), I["ed"] ** 2 * lossF2(I, I)))(
                   np.linalg.svd(I["V1"], compute_uv=False), np.linalg.svd(I["Z"], compute_uv=False)),
               inequality_check(lambda rng: shared_P(rng, True), n=200)),
@@ -180,7 +180,7 @@ STEPS = (
     ProofStep(P, "Theorem 5", "the case formulas of Theorem 5 give the global minimiser of g(lambda, w) in (76) for every index [r]",
               thm5, pair_min_check(scal, g76, n=40)),
     ProofStep(P, "(84) Remark 5", "W2 = U2^T (U2U2^T + c^2 I)^{-1} (as printed)",
-              lambda I: I["U2"].T @ np.linalg.inv(I["U2"] @ I["U2"].T + I["c"] ** 2 * np.eye(d1)),
+              lambda I: I["U2"].T @ np.linalg.inv(I["U2"] @ I["U2"].T + I["c"] ** 2 * np.eye(dim1(I))),
               identity_check(lambda rng: flat(rng, True), n=30, relate=lambda f, I: (f(I), w47(I))),
               corrected=lambda I: I["U2"].T @ Binv(I),
               corrected_text="W2 = U2^T (U2U2^T + c^2 (beta2/beta1) I)^{-1} = N Omega^T (Omega Omega^T + c^2 (beta2/beta1) I)^{-1} P^T, i.e. (66)"),

@@ -42,6 +42,9 @@ class ProofStep:
     corrected_text: str | None = None
     changes_theorem: bool = False
     note: str = ""         # restorations of lost radicals etc. ("[r]")
+    # The smallest latent dimension on which the printed step can fail (a 3-cycle needs 3, a wrong index
+    # among the sigma'_i needs 2): a shrunk counterexample has no dimension above min_dim + 1.
+    min_dim: int = 1
 
     def run(self, seed: int) -> StepResult:
         return self.check(self, seed)
