@@ -1,13 +1,14 @@
 """Shrinking a proof step's counterexample, as Hypothesis shrinks a claim's: once a step fails on a
 random instance, the same sampler is run again with every dimension its builders take from
 :func:`dims` capped (latent dimensions at 1, then 2, then 3; data dimensions at the latent cap, then one
-more) and with simple values for its uniform draws (0.5, 1, 1.5, ...),
-and the first instance on which the printed step still fails and its verified correction holds is
-kept; the instance is then cut down to the entries the step reads.  Every candidate is built by the
-step's own sampler, so it meets the step's hypotheses as the random ones do, and it is kept only if
-the printed step fails on it exactly as judged before (an exception on a candidate disqualifies it).
-The verdict never changes: only which failing instance is shown.  How small a step's counterexample can
-be is the step's own ``ProofStep.min_dim`` (tests/test_proof_shrink.py holds every step to it).
+more) and with simple values for its uniform draws (0.5, 1, 1.5, ...; the sampler's own values only
+where they give a smaller instance), and the first instance on which the printed step still fails and
+its verified correction holds is kept; the instance is then cut down to the entries the two statements
+read.  Every candidate is built by the step's own sampler, so it meets the step's hypotheses as the
+random ones do, and it is kept only if the printed step fails on it exactly as judged before (an
+exception on a candidate disqualifies it).  The verdict never changes: only which failing instance is
+shown.  How small a step's counterexample can be is the step's own ``ProofStep.min_dim``
+(tests/test_proof_shrink.py holds every failing step to it).
 """
 from __future__ import annotations
 
@@ -56,10 +57,11 @@ class SimpleValues:
 
 
 def _draws(seed: int, cap: int, extra: int, simple: bool):
-    """The generators tried at one cap: simple values among 4, 4, 8, 8, ... choices, or the sampler's own."""
+    """The generators tried at one cap: simple values among 4 (four times), 8, 8, 16, 16, ... choices, or
+    the sampler's own."""
     if simple:
         for attempt in range(TRIES):
-            yield SimpleValues(np.random.default_rng([seed, cap, extra, attempt]), 4 << attempt // 2)
+            yield SimpleValues(np.random.default_rng([seed, cap, extra, attempt]), 4 << max(0, attempt - 2) // 2)
     else:
         for attempt in range(TRIES, TRIES + PLAIN_TRIES):
             yield np.random.default_rng([seed, cap, extra, attempt])

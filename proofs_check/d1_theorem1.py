@@ -85,7 +85,7 @@ def _opt_instance(rng):
 
 def _sums_sampler(rng):
     I = svd_instance(rng)
-    I["omega"] = np.abs(rng.normal(size=len(I["T"]))) * 1.5
+    I["omega"] = rng.uniform(0.0, 3.0, len(I["T"]))
     return I
 
 
