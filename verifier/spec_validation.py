@@ -74,8 +74,10 @@ def expression(what: str = "a sympy expression") -> Check:
             fix = "write the formula in sympy (sp.sqrt, sp.Max, sp.Piecewise, ...), not as a Python function"
         elif isinstance(value, str):
             fix = "write the formula with sympy objects (e.g. sp.sqrt(theta)), not as a string"
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            fix = f"wrap a number in sympy: sp.Integer({value!r}) or sp.Float({value!r})"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            fix = f"wrap a number in sympy: sp.Integer({value!r})"
+        elif isinstance(value, float):
+            fix = f"wrap a number in sympy: sp.Rational({str(value)!r}) (exact) or sp.Float({value!r})"
         else:
             fix = "build it from the spec's sympy symbols"
         raise fail(owner, argument, value, what, fix)
