@@ -157,12 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     except Exception as exc:         # noqa: BLE001 - a bug of ours: say so, never as a verdict's exit code
         from .loader import spec_file_error
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
         blamed = spec_file_error(exc, args.spec) if isinstance(getattr(args, "spec", None), str) else None
         if blamed is not None:       # raised by code of the user's spec module while it was checked
             print(f"verifier: error: {_one_line(str(blamed))}", file=sys.stderr)
             return USAGE_ERROR
-        if args.debug:
-            traceback.print_exc(file=sys.stderr)
         where = "" if args.debug else "; run again with --debug for the traceback"
         print(f"verifier: internal error: {type(exc).__name__}: {_one_line(str(exc))} (a bug in the verifier, "
               f"not in your input{where})", file=sys.stderr)

@@ -388,9 +388,8 @@ class Restricted(Claim):
 
     def __post_init__(self):
         super().__post_init__()
-        if not isinstance(self.inner, Claim) or isinstance(self.inner, Restricted):
-            raise SpecError(f"Restricted {self.name!r}: inner must be a claim other than Restricted, "
-                            f"got {type(self.inner).__name__}")
+        v.require(isinstance(self.inner, Claim) and not isinstance(self.inner, Restricted), f"Restricted {self.name!r}",
+                  "inner", self.inner, "a claim other than Restricted", "restrict the claim itself: inner=RankCount(...)")
 
 
 
@@ -416,9 +415,9 @@ class OnData(Claim):
 
     def __post_init__(self):
         super().__post_init__()
-        if not isinstance(self.inner, Claim) or isinstance(self.inner, OnData) or not callable(self.applies):
-            raise SpecError(f"OnData {self.name!r}: inner must be a claim other than OnData and applies a "
-                            f"callable Instance -> bool")
+        v.require(isinstance(self.inner, Claim) and not isinstance(self.inner, OnData), f"OnData {self.name!r}",
+                  "inner", self.inner, "a claim other than OnData", "give the claim itself: inner=GlobalMinimum(...)")
+        v.a_callable("Instance -> bool")(f"OnData {self.name!r}", "applies", self.applies)
 
 
 @dataclass(frozen=True)
