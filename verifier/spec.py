@@ -98,7 +98,8 @@ class Model(Validated):
                "fixed_vectors": v.tuple_of(v.kind((FixedVector,), 'declare it as FixedVector("sigma", d1, "...")'),
                                            '(FixedVector("sigma", d1, "..."),)'),
                "latent_dims": v.tuple_of(v.symbol, "(d1,)"), "data_dims": v.tuple_of(v.symbol, "(D0,)"),
-               "statistics": v.a_callable("Instance -> (matrices, dimensions)"), "data_kind": v.text,
+               # None only for a model that is minimised on given matrices, never instantiated from instances
+               "statistics": v.optional(v.a_callable("Instance -> (matrices, dimensions)")), "data_kind": v.text,
                "dimensions_strategy": v.optional(v.a_callable("(theorem, max_dim) -> strategy")),
                "instance_strategy": v.optional(v.a_callable("(theorem, latent, dims) -> strategy"))}
 
