@@ -2,28 +2,31 @@
 
 Exit codes: 0 every claim verified (or NOT APPLICABLE: no instance met its premise) or refuted only as a
 documented erratum (a printed claim whose correction is verified), 1 anything else refuted, 3 inconclusive,
-2 usage or spec error.
+2 usage or spec error, 4 internal error (a bug in the verifier itself; --debug shows its traceback).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
 from .errors import InstanceError, UsageError, VerifierError
 from .instances import Instance
-from .numeric import MinimiserSettings
 from .pipeline import PipelineSettings, resolve_device
 
 USAGE_ERROR = 2
+INTERNAL_ERROR = 4                # an unexpected exception in the verifier: never 1, which means REFUTED
 MAX_EXAMPLES = 100_000            # instances per claim; a search this large already takes hours
 MAX_INSTANCE_BYTES = 16 * 2**20    # an --instance file; bounded like its data (validation.MAX_SAMPLES rows)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="verifier", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="verifier", description=__doc__.splitlines()[0], epilog=EXIT_CODES_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("--debug", action="store_true", help="on an internal error, print its traceback")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the registered theorems")
 
@@ -54,7 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     from .training.tables import add_parser as add_tables_parser
     add_tables_parser(sub)
+    for command in sub.choices.values():     # --debug after the command too; SUPPRESS keeps the one given first
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="on an internal error, print its traceback")
+        command.epilog = command.epilog or EXIT_CODES_HELP
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return p
+
+
+EXIT_CODES_HELP = """exit codes:
+  0  every claim verified (or NOT APPLICABLE), or refuted only as a documented erratum
+  1  a claim refuted (a counterexample, replayed), or a report section's check failed
+  2  usage or spec error (one line naming the problem and the fix)
+  3  inconclusive (the evidence could not settle a claim)
+  4  internal error: a bug in the verifier itself (one line; --debug prints the traceback)"""
 
 
 def _version() -> str:
@@ -110,9 +126,7 @@ def _read_instance_file(path: Path) -> str:
 def _settings(args) -> PipelineSettings:
     if args.restarts < 1:
         raise UsageError(f"--restarts={args.restarts} must be >= 1")
-    return PipelineSettings(minimiser=MinimiserSettings(restarts=args.restarts, seed=args.seed,
-                                                        device=resolve_device(args.device)),
-                            device=resolve_device(args.device))
+    return PipelineSettings.from_options(seed=args.seed, restarts=args.restarts, device=resolve_device(args.device))
 
 
 def _print_verdict(verdict, out=None) -> None:
@@ -139,11 +153,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except VerifierError as exc:
-        print(f"verifier: error: {exc}", file=sys.stderr)
+        print(f"verifier: error: {_one_line(str(exc))}", file=sys.stderr)
         return USAGE_ERROR
-    except KeyError as exc:          # an unknown --claim
-        print(f"verifier: error: {exc.args[0]}", file=sys.stderr)
-        return USAGE_ERROR
+    except Exception as exc:         # noqa: BLE001 - a bug of ours: say so, never as a verdict's exit code
+        from .loader import spec_file_error
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
+        blamed = spec_file_error(exc, args.spec) if isinstance(getattr(args, "spec", None), str) else None
+        if blamed is not None:       # raised by code of the user's spec module while it was checked
+            print(f"verifier: error: {_one_line(str(blamed))}", file=sys.stderr)
+            return USAGE_ERROR
+        where = "" if args.debug else "; run again with --debug for the traceback"
+        print(f"verifier: internal error: {type(exc).__name__}: {_one_line(str(exc))} (a bug in the verifier, "
+              f"not in your input{where})", file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+def _one_line(message: str) -> str:
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
 
 
 def _run(args) -> int:

@@ -19,3 +19,12 @@ class InstanceError(VerifierError):
 
 class UsageError(VerifierError):
     """The command line or API was called with arguments that cannot work."""
+
+
+class UnknownClaimError(SpecError, KeyError):
+    """A claim name the theorem does not have (``Theorem.claim``, ``only_claims``, ``--claim``).
+
+    Also a KeyError, for callers that look a claim up as in a mapping."""
+
+    def __str__(self) -> str:         # KeyError's would quote the message
+        return str(self.args[0]) if self.args else ""

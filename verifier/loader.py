@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import importlib.util
 import signal
@@ -43,7 +44,25 @@ def load_spec(name_or_path: str) -> Theorem:
                         f"THEOREM = Theorem(...) (see the README, 'Adding a theorem')")
     if not isinstance(theorem, Theorem):
         raise SpecError(f"spec module {origin}: THEOREM is a {type(theorem).__name__}, not a verifier.spec.Theorem")
+    if name_or_path not in reg and theorem.unnamed_variant:
+        # a variant made without name= is named after its file, never after the theorem it varies:
+        # its verdicts, replays and report rows then point at this file, not at the registered spec
+        theorem = dataclasses.replace(theorem, name=Path(name_or_path).stem)
     return theorem
+
+
+def spec_file_error(exc: BaseException, spec: str) -> SpecError | None:
+    """``exc``, raised while checking the spec module file ``spec``, as a spec error naming the file and
+    line, when code of that file raised it (a callable the spec gave, such as an ``OnData`` premise);
+    None when the file took no part (a registered name, or the verifier's own code)."""
+    path = Path(spec)
+    if path.suffix != ".py" or not path.is_file():
+        return None
+    line = _failing_line(exc, path)
+    if not line:
+        return None
+    return SpecError(f"spec module {path}{line} raised {type(exc).__name__}: {exc} while the verifier ran "
+                     f"the code the spec gave it; fix that code (the verifier calls it on every instance)")
 
 
 # A spec module builds sympy expressions and a Theorem: seconds.  One still importing after this
@@ -101,8 +120,9 @@ def _import_file(path: Path):
     return module
 
 
-def _failing_line(exc: Exception, path: Path) -> str:
-    """', line N' of the spec file where ``exc`` was raised (the user's line, not the engine's)."""
+def _failing_line(exc: BaseException, path: Path) -> str:
+    """', line N,' of the spec file where ``exc`` was raised (the user's line, not the engine's): the
+    innermost frame of the traceback in that file, '' when none is."""
     import traceback
     target = str(path.resolve())
     lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if str(Path(f.filename).resolve()) == target]

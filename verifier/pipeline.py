@@ -46,9 +46,23 @@ def start_scales(batch) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 @dataclass(frozen=True)
 class PipelineSettings:
+    """Every setting a run uses.  A replay line (``verdicts.replay_command``) carries the ones the command
+    line sets (``from_options``); a run with any other setting says that its replay is not exact."""
     minimiser: MinimiserSettings = MinimiserSettings()
     tolerances: Tolerances = Tolerances()
     device: str = "cpu"
+    # The data-form minimiser's settings (DataFormAgreement); None: the matrix minimiser's, so that the
+    # run's --seed and --restarts reach it too.
+    data_form_minimiser: MinimiserSettings | None = None
+
+    @property
+    def data_form(self) -> MinimiserSettings:
+        return self.data_form_minimiser or self.minimiser
+
+    @classmethod
+    def from_options(cls, *, seed: int, restarts: int, device: str) -> "PipelineSettings":
+        """The settings of ``verifier check --seed S --restarts R --device D`` (device resolved)."""
+        return cls(minimiser=MinimiserSettings(restarts=restarts, seed=seed, device=device), device=device)
 
 
 @dataclass

@@ -11,34 +11,38 @@ mutant is a new object made with :meth:`Theorem.replace_closed_form` and friends
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from .errors import SpecError
+from . import spec_validation as v
+from .errors import SpecError, UnknownClaimError
+from .spec_validation import Validated
 
 # --------------------------------------------------------------------------- model
 
 
 @dataclass(frozen=True)
-class Hyperparameter:
+class Hyperparameter(Validated):
     """A positive scalar the user sets (beta, eta_enc, ...)."""
     symbol: sp.Symbol
     meaning: str
+    _checks = {"symbol": v.symbol, "meaning": v.text}
 
 
 @dataclass(frozen=True)
-class FixedVector:
+class FixedVector(Validated):
     """A per-latent-dimension vector the user sets, e.g. the unlearnable encoder std sigma_i."""
     name: str
     length: sp.Symbol
     meaning: str
+    _checks = {"length": v.symbol, "meaning": v.text}
 
 
 @dataclass(frozen=True)
-class Variable:
+class Variable(Validated):
     """A matrix the training minimises over.
 
     ``kind`` is ``"free"`` (every entry) or ``"positive_diagonal"`` (a diagonal
@@ -46,14 +50,16 @@ class Variable:
     """
     symbol: MatrixSymbol
     kind: str = "free"
+    _checks = {"symbol": v.matrix_symbol}
 
     def __post_init__(self):
+        super().__post_init__()
         if self.kind not in ("free", "positive_diagonal"):
             raise SpecError(f"Variable {self.symbol}: kind={self.kind!r} is not one of 'free', 'positive_diagonal'")
 
 
 @dataclass(frozen=True)
-class Model:
+class Model(Validated):
     """A matrix objective and the map from an instance's data to its matrices.
 
     ``statistics(instance)`` returns the data matrices (by symbol name) and the
@@ -82,8 +88,23 @@ class Model:
     # Optional data form of the loss (the negative ELBO computed from raw data, before whitening):
     # a verifier.data_form.DataForm, used by the DataFormAgreement claim.
     data_form: object | None = None
+    _checks = {"description": v.text, "objective": v.expression("a sympy expression of the matrices"),
+               "equation": v.text,
+               "variables": v.tuple_of(v.kind((Variable,), 'declare it as Variable(MatrixSymbol("U", d1, D0))'),
+                                       "(Variable(U), Variable(V))"),
+               "data": v.tuple_of(v.matrix_symbol, "(Z,)"),
+               "hyperparameters": v.tuple_of(v.kind((Hyperparameter,), 'declare it as Hyperparameter(beta, "...")'),
+                                             '(Hyperparameter(beta, "..."),)'),
+               "fixed_vectors": v.tuple_of(v.kind((FixedVector,), 'declare it as FixedVector("sigma", d1, "...")'),
+                                           '(FixedVector("sigma", d1, "..."),)'),
+               "latent_dims": v.tuple_of(v.symbol, "(d1,)"), "data_dims": v.tuple_of(v.symbol, "(D0,)"),
+               # None only for a model that is minimised on given matrices, never instantiated from instances
+               "statistics": v.optional(v.a_callable("Instance -> (matrices, dimensions)")), "data_kind": v.text,
+               "dimensions_strategy": v.optional(v.a_callable("(theorem, max_dim) -> strategy")),
+               "instance_strategy": v.optional(v.a_callable("(theorem, latent, dims) -> strategy"))}
 
     def __post_init__(self):
+        super().__post_init__()
         names = [v.symbol.name for v in self.variables] + [m.name for m in self.data]
         if len(set(names)) != len(names):
             raise SpecError(f"Model {self.name}: a matrix is declared twice among {names}")
@@ -111,57 +132,72 @@ class Model:
 
 
 @dataclass(frozen=True)
-class SingularValues:
+class SingularValues(Validated):
     """theta_i: singular values of a data matrix, non-increasing, zero past the ones that exist."""
     matrix: str
+    _checks = {"matrix": v.name}
 
 
 @dataclass(frozen=True)
-class IndexWithin:
+class IndexWithin(Validated):
     """1 for the indices i <= ``dimension`` (i counted from 1), 0 past it: which indices have a
     slot in a smaller factor, e.g. the d2 columns of U2 when d2 < d1 (App. F.1)."""
     dimension: str
+    _checks = {"dimension": v.name}
 
 
 @dataclass(frozen=True)
-class SortedVector:
+class SortedVector(Validated):
     """sigma'_i: a fixed vector of the instance, sorted."""
     vector: str
     ascending: bool = True
+    _checks = {"vector": v.name, "ascending": v.flag}
 
 
 # Bases of the claimed SVD structure.
+_SIZE = {"size": v.expression("a dimension symbol (e.g. d1)")}
 @dataclass(frozen=True)
-class LeftSingularVectors:
+class LeftSingularVectors(Validated):
     matrix: str
+    _checks = {"matrix": v.name}
 
 
 @dataclass(frozen=True)
-class RightSingularVectors:
+class RightSingularVectors(Validated):
     matrix: str
+    _checks = {"matrix": v.name}
 
 
 @dataclass(frozen=True)
-class SortingBasis:
+class SortingBasis(Validated):
     """The permutation T with diag(v**2) = T diag(sorted v**2) T^T."""
     vector: str
     size: sp.Symbol
     ascending: bool = True
+    _checks = {"vector": v.name, **_SIZE, "ascending": v.flag}
 
 
 @dataclass(frozen=True)
-class IdentityBasis:
+class IdentityBasis(Validated):
     size: sp.Symbol
+    _checks = _SIZE
 
 
 @dataclass(frozen=True)
-class RandomOrthogonalBasis:
+class RandomOrthogonalBasis(Validated):
     """Any orthogonal matrix (drawn from the instance's seed): for 'T can be any orthogonal matrix'."""
     size: sp.Symbol
+    _checks = _SIZE
+
+
+INDEX_SOURCES = (SingularValues, SortedVector, IndexWithin)        # what a per-index quantity is computed from
+BASES = (LeftSingularVectors, RightSingularVectors, SortingBasis, IdentityBasis, RandomOrthogonalBasis)
+_INDEX_SOURCE = v.kind(INDEX_SOURCES, 'give where the quantity comes from, e.g. SortedVector("sigma")')
+_BASIS = v.kind(BASES, 'give how the basis is computed, e.g. RandomOrthogonalBasis(d1)')
 
 
 @dataclass(frozen=True)
-class Optimum:
+class Optimum(Validated):
     """How the claimed optimum is assembled.
 
     ``bases``: basis symbol -> how it is computed from the instance.
@@ -171,10 +207,15 @@ class Optimum:
     bases: tuple[tuple[MatrixSymbol, object], ...]
     diagonals: tuple[tuple[MatrixSymbol, sp.Symbol], ...]
     construction: tuple[tuple[MatrixSymbol, MatrixExpr], ...]
+    _checks = {"bases": v.tuple_of(v.pair(v.matrix_symbol, _BASIS, '(R, LeftSingularVectors("Z"))'),
+                                   '((R, LeftSingularVectors("Z")),)'),
+               "diagonals": v.tuple_of(v.pair(v.matrix_symbol, v.symbol, "(Omega, omega)"), "((Omega, omega),)"),
+               "construction": v.tuple_of(v.pair(v.matrix_symbol, v.expression("a sympy matrix expression"),
+                                                 "(U, R * Omega * T.T)"), "((U, R * Omega * T.T),)")}
 
 
 @dataclass(frozen=True)
-class Reduction:
+class Reduction(Validated):
     """The per-index scalar problem the proof arrives at.
 
     Substituting 1x1 matrices (``matrices``: matrix name -> scalar expression) into the
@@ -185,47 +226,66 @@ class Reduction:
     matrices: tuple[tuple[str, sp.Expr], ...]
     variables: tuple[sp.Symbol, ...]
     equation: str
+    _checks = {"matrices": v.tuple_of(v.pair(v.name, v.number_or(v.expression("a sympy expression or a number")),
+                                             '("U", omega)'), '(("U", omega), ("Z", theta))'),
+               "variables": v.tuple_of(v.symbol, "(omega, lam)"), "equation": v.text}
 
 
 # --------------------------------------------------------------------------- conditions
 
+_CONDITION = v.expression("a sympy condition on the per-index quantities")
+
 
 @dataclass(frozen=True)
-class AllDistinct:
+class AllDistinct(Validated):
     vector: str
+    _checks = {"vector": v.name}
     def describe(self) -> str: return f"all {self.vector}_i distinct"
 
 
 @dataclass(frozen=True)
-class AllEqual:
+class AllEqual(Validated):
     vector: str
+    _checks = {"vector": v.name}
     def describe(self) -> str: return f"all {self.vector}_i equal"
 
 
 @dataclass(frozen=True)
-class PartialRank:
+class PartialRank(Validated):
     """0 < rank < full: the claimed optimum is low-rank but not zero."""
     active: sp.Expr
+    _checks = {"active": _CONDITION}
     def describe(self) -> str: return "0 < rank < d1"
 
 
 @dataclass(frozen=True)
-class ForAllIndices:
+class ForAllIndices(Validated):
     """A per-index inequality that must hold for every index."""
     condition: sp.Expr
+    _checks = {"condition": _CONDITION}
     def describe(self) -> str: return f"for all i: {self.condition}"
 
+
+CONDITIONS = (AllDistinct, AllEqual, PartialRank, ForAllIndices)
+SPECTRA = ("singular_values", "sqrt_eigenvalues")
+_SPECTRUM = v.pair(v.choice(*SPECTRA), v.name, '("singular_values", "U")')
+_MATRIX_EXPR = v.expression("a sympy matrix expression")
+_AXIS = v.choice("rows", "columns")
 
 # --------------------------------------------------------------------------- claims
 
 
 @dataclass(frozen=True)
-class Claim:
+class Claim(Validated):
     name: str
     equation: str
     statement: str
     when: tuple = ()
     erratum_of: str | None = None       # name of the printed claim this one corrects
+    _checks = {"equation": v.text, "statement": v.text,
+               "when": v.tuple_of(v.kind(CONDITIONS, 'a premise is a condition, e.g. AllDistinct("sigma")'),
+                                  '(AllDistinct("sigma"),)'),
+               "erratum_of": v.optional(v.name)}
 
 
 @dataclass(frozen=True)
@@ -241,12 +301,14 @@ class ClosedFormSpectrum(Claim):
     """
     quantity: sp.Symbol = None
     measured: tuple[str, str] = None
+    _checks = {"quantity": v.symbol, "measured": _SPECTRUM}
 
 
 @dataclass(frozen=True)
 class MatrixRelation(Claim):
     """``residual`` (a matrix expression in the variables and data) vanishes at the optimum."""
     residual: MatrixExpr = None
+    _checks = {"residual": _MATRIX_EXPR}
 
 
 @dataclass(frozen=True)
@@ -254,6 +316,7 @@ class RankCount(Claim):
     """rank of each of ``matrices`` = number of indices where ``active`` holds."""
     matrices: tuple[str, ...] = ()
     active: sp.Expr = None
+    _checks = {"matrices": v.tuple_of(v.name, '("U", "V")'), "active": _CONDITION}
 
 
 @dataclass(frozen=True)
@@ -263,6 +326,7 @@ class ZeroLines(Claim):
     matrix: str = None
     axis: str = "rows"
     matching: tuple[str, str] | None = None
+    _checks = {"matrix": v.name, "axis": _AXIS, "matching": v.optional(v.pair(_AXIS, v.name, '("rows", "V")'))}
 
 
 @dataclass(frozen=True)
@@ -270,6 +334,7 @@ class Implication(Claim):
     """If ``premise`` holds for every index, the optimum has ``matrix`` = 0."""
     premise: sp.Expr = None
     matrix: str = None
+    _checks = {"premise": _CONDITION, "matrix": v.name}
 
 
 @dataclass(frozen=True)
@@ -278,6 +343,7 @@ class AlternativeOptimum(Claim):
     optimum has no zero line of ``matrix`` (e.g. 'no collapse although low-rank')."""
     basis: MatrixSymbol = None
     matrix: str = None
+    _checks = {"basis": v.matrix_symbol, "matrix": v.name}
 
 
 @dataclass(frozen=True)
@@ -285,8 +351,10 @@ class MatrixRelationFamily(Claim):
     """Every residual in ``residuals`` vanishes at the optimum: one claim over a family of matrix
     relations, e.g. one relation per sample's encoder variance (Appendix C)."""
     residuals: tuple[MatrixExpr, ...] = ()
+    _checks = {"residuals": v.tuple_of(_MATRIX_EXPR, "(residual_1, residual_2)")}
 
     def __post_init__(self):
+        super().__post_init__()
         if not self.residuals:
             raise SpecError(f"MatrixRelationFamily {self.name!r}: give at least one residual")
 
@@ -297,6 +365,7 @@ class ExpressionRank(Claim):
     number of indices where ``active`` holds; for ranks of products such as U2^T V1."""
     expression: MatrixExpr = None
     active: sp.Expr = None
+    _checks = {"expression": _MATRIX_EXPR, "active": _CONDITION}
 
 
 @dataclass(frozen=True)
@@ -306,6 +375,7 @@ class ScaledMatrixRelation(MatrixRelation):
     (a collapsed optimum), the terms are float noise and a relative comparison would be noise too.
     ``degree``: how many factors of the optimum's entries the residual's terms carry."""
     degree: int = 1
+    _checks = {"degree": v.whole}
 
 
 @dataclass(frozen=True)
@@ -315,11 +385,12 @@ class Restricted(Claim):
     inner: Claim = None
     dimensions: sp.Basic = sp.true
     premise: sp.Basic = sp.true
+    _checks = {"dimensions": v.expression("a sympy relation of the dimensions (e.g. d0 < d1)"), "premise": _CONDITION}
 
     def __post_init__(self):
-        if not isinstance(self.inner, Claim) or isinstance(self.inner, Restricted):
-            raise SpecError(f"Restricted {self.name!r}: inner must be a claim other than Restricted, "
-                            f"got {type(self.inner).__name__}")
+        super().__post_init__()
+        v.require(isinstance(self.inner, Claim) and not isinstance(self.inner, Restricted), f"Restricted {self.name!r}",
+                  "inner", self.inner, "a claim other than Restricted", "restrict the claim itself: inner=RankCount(...)")
 
 
 
@@ -331,6 +402,7 @@ class IndexBound(Claim):
     lhs: object = None
     rhs: object = 0.0
     reference: object = None      # a source whose largest value sets the tolerance's scale (for rhs = 0)
+    _checks = {"lhs": v.number_or(_INDEX_SOURCE), "rhs": v.number_or(_INDEX_SOURCE), "reference": v.optional(_INDEX_SOURCE)}
 
 
 @dataclass(frozen=True)
@@ -340,11 +412,13 @@ class OnData(Claim):
     inner: Claim = None
     applies: Callable = None
     condition: str = ""
+    _checks = {"condition": v.text}
 
     def __post_init__(self):
-        if not isinstance(self.inner, Claim) or isinstance(self.inner, OnData) or not callable(self.applies):
-            raise SpecError(f"OnData {self.name!r}: inner must be a claim other than OnData and applies a "
-                            f"callable Instance -> bool")
+        super().__post_init__()
+        v.require(isinstance(self.inner, Claim) and not isinstance(self.inner, OnData), f"OnData {self.name!r}",
+                  "inner", self.inner, "a claim other than OnData", "give the claim itself: inner=GlobalMinimum(...)")
+        v.a_callable("Instance -> bool")(f"OnData {self.name!r}", "applies", self.applies)
 
 
 @dataclass(frozen=True)
@@ -355,6 +429,7 @@ class VanishingCoordinates(Claim):
     matrix: str = None
     axis: str = "columns"
     second_moment: MatrixExpr = None
+    _checks = {"matrix": v.name, "axis": _AXIS, "second_moment": _MATRIX_EXPR}
 
 
 @dataclass(frozen=True)
@@ -364,6 +439,7 @@ class DataFormAgreement(Claim):
     (after the form's constant), agrees with it at random points, and its minimiser has the same
     ``compare`` spectra (as ``ClosedFormSpectrum.measured``).  Instances given as a spectrum: SKIPPED."""
     compare: tuple[tuple[str, str], ...] = ()
+    _checks = {"compare": v.tuple_of(_SPECTRUM, '(("singular_values", "U"),)')}
 
 
 @dataclass(frozen=True)
@@ -382,8 +458,12 @@ CLAIM_KINDS = (GlobalMinimum, ClosedFormSpectrum, MatrixRelation, RankCount, Zer
 # --------------------------------------------------------------------------- theorem
 
 
+_SYMBOL_PAIRS = {"indexed": (_INDEX_SOURCE, '(theta, SingularValues("Z"))'),
+                 "closed_forms": (v.expression(), "(omega, sp.sqrt(theta))")}
+
+
 @dataclass(frozen=True)
-class Theorem:
+class Theorem(Validated):
     name: str
     title: str
     source: str
@@ -396,15 +476,29 @@ class Theorem:
     reduction: Reduction
     claims: tuple[Claim, ...]
     notes: str = ""
+    # The name of the theorem this one is a variant of (replace_closed_form & co.), None for an original.
+    # A variant that still has that name was given none: verifier.loader names it after its spec file.
+    variant_of: str | None = field(default=None, compare=False, repr=False)
+    _checks = {"title": v.text, "source": v.text,
+               "model": v.kind((Model,), "build it with Model(...) or a model's factory (theorems.linear_vae)"),
+               "index_size": v.symbol,
+               **{arg: v.tuple_of(v.pair(v.symbol, each, example), f"({example},)")
+                  for arg, (each, example) in _SYMBOL_PAIRS.items()},
+               "thresholds": v.tuple_of(v.expression(), "(sp.sqrt(beta) * eta_dec,)"),
+               "optimum": v.kind((Optimum,), "build it with Optimum(bases=..., diagonals=..., construction=...)"),
+               "reduction": v.kind((Reduction,), "build it with Reduction(matrices=..., variables=..., equation=...)"),
+               "claims": v.tuple_of(v.kind(CLAIM_KINDS, "use one of the claim kinds of verifier.spec"),
+                                    "(GlobalMinimum(...), ClosedFormSpectrum(...))"),
+               "notes": v.text, "variant_of": v.optional(v.name)}
+
+    @property
+    def unnamed_variant(self) -> bool:
+        return self.variant_of is not None and self.name == self.variant_of
 
     def __post_init__(self):
-        if not isinstance(self.model, Model):
-            raise SpecError(f"Theorem {self.name}: model must be a verifier.spec.Model, got {type(self.model).__name__}")
+        super().__post_init__()
         seen = set()
         for claim in self.claims:
-            if not isinstance(claim, CLAIM_KINDS):
-                raise SpecError(f"Theorem {self.name}: claim {claim!r} is not one of "
-                                f"{[k.__name__ for k in CLAIM_KINDS]}")
             if claim.name in seen:
                 raise SpecError(f"Theorem {self.name}: two claims are named {claim.name!r}")
             seen.add(claim.name)
@@ -461,24 +555,44 @@ class Theorem:
         for c in self.claims:
             if c.name == name:
                 return c
-        raise KeyError(f"{self.name} has no claim {name!r}; claims: {[c.name for c in self.claims]}")
+        raise UnknownClaimError(f"{self.name} has no claim {name!r}; its claims are "
+                                f"{[c.name for c in self.claims]} -- use one of those names")
 
-    # -- variants (new objects; the original is never edited)
+    # -- variants (new objects; the original is never edited).  Without name= a variant keeps this
+    # theorem's name until it is loaded from a spec file, which names it after the file.
+    def _variant(self, method: str, name: str | None, **changes) -> "Theorem":
+        v.optional(v.name)(f"{self.name}.{method}", "name", name)
+        return dataclasses.replace(self, name=name or self.name, variant_of=self.variant_of or self.name, **changes)
+
     def replace_closed_form(self, symbol: sp.Symbol, expr: sp.Expr, *, name: str | None = None) -> "Theorem":
-        if symbol not in dict(self.closed_forms):
-            raise SpecError(f"{self.name} has no closed form for {symbol}; it has closed forms for "
-                            f"{[str(s) for s, _ in self.closed_forms]}")
+        own = f"{self.name}.replace_closed_form"
+        v.known(own, "symbol", symbol, dict(self.closed_forms),
+                f"{self.name} has no closed form for {symbol}; it has closed forms for")
+        v.expression("a sympy expression (the new closed form)")(own, "expr", expr)
         forms = tuple((s, expr if s == symbol else e) for s, e in self.closed_forms)
-        return dataclasses.replace(self, name=name or self.name, closed_forms=forms)
+        return self._variant("replace_closed_form", name, closed_forms=forms)
 
     def replace_indexed(self, symbol: sp.Symbol, source, *, name: str | None = None) -> "Theorem":
+        own = f"{self.name}.replace_indexed"
+        v.known(own, "symbol", symbol, dict(self.indexed),
+                f"{self.name} has no per-index quantity {symbol}; its per-index quantities are")
+        _INDEX_SOURCE(own, "source", source)
         indexed = tuple((s, source if s == symbol else src) for s, src in self.indexed)
-        return dataclasses.replace(self, name=name or self.name, indexed=indexed)
+        return self._variant("replace_indexed", name, indexed=indexed)
 
     def replace_basis(self, symbol: MatrixSymbol, source, *, name: str | None = None) -> "Theorem":
+        own = f"{self.name}.replace_basis"
+        v.known(own, "symbol", symbol, dict(self.optimum.bases),
+                f"{self.name}'s optimum has no basis {symbol}; its bases are")
+        _BASIS(own, "source", source)
         bases = tuple((s, source if s == symbol else src) for s, src in self.optimum.bases)
-        return dataclasses.replace(self, name=name or self.name,
-                                   optimum=dataclasses.replace(self.optimum, bases=bases))
+        return self._variant("replace_basis", name, optimum=dataclasses.replace(self.optimum, bases=bases))
 
-    def only_claims(self, *names: str) -> "Theorem":
-        return dataclasses.replace(self, claims=tuple(self.claim(n) for n in names))
+    def only_claims(self, *names: str, name: str | None = None) -> "Theorem":
+        """The theorem with only the claims ``names``, in that order (a variant: see ``name``)."""
+        if not names:
+            raise SpecError(f"{self.name}.only_claims: no claim names given; expected at least one of "
+                            f"{[c.name for c in self.claims]} -- name the claims to keep")
+        for i, claim_name in enumerate(names):
+            v.name(f"{self.name}.only_claims", f"names[{i}]", claim_name)
+        return self._variant("only_claims", name, claims=tuple(self.claim(n) for n in names))

@@ -16,6 +16,7 @@ is minimised), so that a rare premise is tested rather than reported as never me
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import time
@@ -84,13 +85,19 @@ class TheoremVerdict:
 
 
 def replay_command(spec: str, claim_name: str, instance, settings: PipelineSettings | None = None) -> str:
-    """The command that checks ``claim_name`` on ``instance`` again. ``spec``: a registered name or the spec
-    file's path as the run was given it; ``settings``: the run's, so that the replay minimises alike."""
+    """The command that checks ``claim_name`` on ``instance`` again, as the run did.  ``spec``: a registered
+    name or the spec file's path as the run was given it; ``settings``: the run's (None: the defaults).
+    The line carries the seed, the restarts and the device, which with the instance's own seed (in its
+    JSON) make the same computation; a run whose other settings the command line cannot set says so."""
+    settings = settings or PipelineSettings()
     payload = json.dumps(instance.to_json(), separators=(",", ":"))
-    command = f"verifier check {shlex.quote(spec)} --claim {claim_name} --instance '{payload}'"
-    if settings is not None:
-        command += (f" --seed {settings.minimiser.seed} --restarts {settings.minimiser.restarts}"
-                    f" --device {settings.device}")
+    mini = settings.minimiser
+    command = (f"verifier check {shlex.quote(spec)} --claim {shlex.quote(claim_name)} --instance {shlex.quote(payload)}"
+               f" --seed {mini.seed} --restarts {mini.restarts} --device {settings.device}")
+    expressed = PipelineSettings.from_options(seed=mini.seed, restarts=mini.restarts, device=settings.device)
+    if settings != expressed:
+        different = [f.name for f in dataclasses.fields(settings) if getattr(settings, f.name) != getattr(expressed, f.name)]
+        command += f"  # not exact: the run's {', '.join(different)} settings are not command-line options"
     return command
 
 

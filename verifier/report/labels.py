@@ -19,6 +19,7 @@ _KNOWN = {
     st.REFUTED: ("refuted", "#c62828"),
     st.INCONCLUSIVE: ("inconclusive", "#6f42c1"),
     st.SPEC_ERROR: ("spec error: could not be checked", "#c62828"),
+    st.INTERNAL_ERROR: ("internal error: the check crashed", "#c62828"),
     "NOT APPLICABLE": ("not applicable: no instance met its premise", "#6e7781"),
 }
 NEUTRAL = "#6e7781"
@@ -26,7 +27,7 @@ NEUTRAL = "#6e7781"
 THEOREM_OF_PROOF = {"C": "appendix_c", "D.1": "theorem1", "D.2": "theorem4", "E": "theorem2", "F.1": "theorem3",
                     "F.2": "theorem5"}
 # The order in which a theorem's verdict is the worst of its claims' (unknown statuses rank after INCONCLUSIVE).
-_SEVERITY = (st.SPEC_ERROR, st.REFUTED, st.INCONCLUSIVE, None, st.ERRATUM, st.VERIFIED, "NOT APPLICABLE")
+_SEVERITY = (st.INTERNAL_ERROR, st.SPEC_ERROR, st.REFUTED, st.INCONCLUSIVE, None, st.ERRATUM, st.VERIFIED, "NOT APPLICABLE")
 # A Markdown reader on a code host sees no CSS: a coloured mark stands for the colour.
 _MARKDOWN_MARK = {"#1a7f37": "🟢", "#b35900": "🟠", "#c62828": "🔴", "#6f42c1": "🟣", NEUTRAL: "⚪"}
 
