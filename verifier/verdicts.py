@@ -1,10 +1,13 @@
 """Search for counterexamples claim by claim, and turn the evidence into honest verdicts.
 
-For each claim a Hypothesis search draws batches of instances; the first batch in
-which the claim is REFUTED fails the search, and Hypothesis shrinks it to its
-smallest instance.  That instance is then replayed alone before it is reported: a
-refutation that does not reproduce is reported as INCONCLUSIVE ("flaky"), never as
-REFUTED.  A claim is VERIFIED only when every instance that met its premise was
+For each claim a Hypothesis search draws batches of instances; a REFUTED outcome is
+first confirmed (verifier.confirmation: at 50 digits, or by an independent minimisation)
+-- one that does not survive counts as the confirmation's outcome -- and the first
+confirmed one fails the search, which Hypothesis shrinks to its smallest instance.  That
+instance is then replayed alone and confirmed again before it is reported (where it does
+not hold up, the confirmed instance found first is reported, unshrunk); a refutation
+that does not reproduce is reported as INCONCLUSIVE ("flaky"), never as REFUTED.  An
+INCONCLUSIVE verdict shows its first uncertified instance and why it stayed so.  A claim is VERIFIED only when every instance that met its premise was
 verified -- which says "no counterexample among N instances", not "proved".
 
 A claim with a premise (a ``when`` condition, an Implication, a Restricted claim) says
