@@ -104,3 +104,26 @@ def test_the_extended_loss_is_the_float64_loss_to_rounding():
     res = Pipeline(t4.THEOREM).run([SPECTRUM_VAE])[0]
     value = extended_loss(t4.THEOREM, SPECTRUM_VAE, res.minimiser["matrices"])
     assert abs(float(value) - res.minimiser["loss"]) <= 1e-13 * abs(res.minimiser["loss"])
+
+
+def _forged_spectrum_refutation(pipeline, measured):
+    """The omega claim's outcome on SPECTRUM_VAE replaced by a REFUTED one that measured ``measured``."""
+    res = pipeline.run([SPECTRUM_VAE])[0]
+    metrics = {**res.outcomes["omega"].metrics, "measured": measured}
+    fake = Outcome(REFUTED, "closed form vs certified optimum (float64)", metrics)
+    return dataclasses.replace(res, outcomes={**res.outcomes, "omega": fake})
+
+
+def test_a_spectrum_mismatch_that_vanishes_with_a_50_digit_closed_form_is_not_a_counterexample():
+    pipeline = Pipeline(t4.THEOREM)
+    exact = sorted(pipeline.run([SPECTRUM_VAE])[0].claimed["omega"], reverse=True)
+    outcome = Confirmer(pipeline).confirm(t4.THEOREM.claim("omega"), _forged_spectrum_refutation(pipeline, exact))
+    assert outcome.status == VERIFIED and outcome.metrics["max_error_extended"] < 1e-14, outcome.detail
+
+
+def test_a_refutation_an_independent_minimisation_does_not_reproduce_is_inconclusive():
+    pipeline = Pipeline(t4.THEOREM)
+    wrong = [2 * v for v in sorted(pipeline.run([SPECTRUM_VAE])[0].claimed["omega"], reverse=True)]
+    outcome = Confirmer(pipeline).confirm(t4.THEOREM.claim("omega"), _forged_spectrum_refutation(pipeline, wrong))
+    assert outcome.status == INCONCLUSIVE, outcome.detail
+    assert "not by an independent minimisation" in outcome.detail
