@@ -8,9 +8,9 @@ from verifier.verdicts import search_claim
 
 
 class _ReportingPipeline(Pipeline):
-    def run(self, instances):
+    def run(self, instances, climb=True):
         report("WARNING: Hypothesis has spent more than five minutes working to shrink a failing example")
-        return super().run(instances)
+        return super().run(instances, climb)
 
 
 def test_hypothesis_reports_go_to_stderr(capsys):

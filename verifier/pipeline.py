@@ -59,6 +59,7 @@ class InstanceResult:
     outcomes: dict[str, Outcome]
     claimed: dict
     minimiser: dict
+    climbed: bool = True     # False: left uncertified without climbing the ladder (Pipeline.run's climb=False)
 
 
 @dataclass
@@ -68,12 +69,16 @@ class Pipeline:
     _cache: dict = field(default_factory=dict)
     minimised: int = 0
 
-    def run(self, instances) -> list[InstanceResult]:
-        todo = [inst for inst in instances if inst.key() not in self._cache]
+    def run(self, instances, climb: bool = True) -> list[InstanceResult]:
+        """Every claim's outcome on each of ``instances`` (cached). ``climb``: whether an uncertified minimiser
+        climbs the ladder first; a search shrinking a confirmed refutation passes False (its candidates need
+        the search's own minimiser only), and an instance cached that way climbs when it is asked for again."""
+        todo = [inst for inst in instances
+                if inst.key() not in self._cache or (climb and not self._cache[inst.key()].climbed)]
         if todo:
             with intra_op_threads(self.settings.minimiser.cpu_threads, self.settings.device):
                 for group in group_by_dims(self.theorem, todo):
-                    for res in self._run_group(group):
+                    for res in self._run_group(group, climb):
                         self._cache[res.instance.key()] = res
         return [self._cache[inst.key()] for inst in instances]
 
@@ -89,7 +94,7 @@ class Pipeline:
                                                          batch.sensitivity) if met and float(sens) <= limit]
         return kept
 
-    def _run_group(self, group) -> list[InstanceResult]:
+    def _run_group(self, group, climb: bool) -> list[InstanceResult]:
         dev = self.settings.device
         batch = instantiate(self.theorem, group, device=dev)
         claimed_loss, claimed_grad = claimed_loss_and_grad(batch)
@@ -98,7 +103,7 @@ class Pipeline:
         result = minimise(self.theorem.model, batch.dims, batch.data, batch.scale, seeds, self.settings.minimiser,
                           init_scale=init_scale, log_center=log_center)
         self.minimised += batch.size
-        climbed = self._climb_ladder(batch, result, seeds, init_scale, log_center)
+        climbed = self._climb_ladder(batch, result, seeds, init_scale, log_center) if climb else {}
         ev = Evidence(batch, result, group, self.settings.tolerances, claimed_loss, claimed_grad)
         per_claim = {c.name: CHECKERS[type(c)](c, ev) for c in self.theorem.claims}
         out = []
@@ -106,7 +111,7 @@ class Pipeline:
             rungs = climbed.get(i, {})
             restart_losses = rungs.get("restart_losses", result.restart_losses[i].tolist())
             out.append(InstanceResult(
-                instance=inst,
+                instance=inst, climbed=climb or bool(result.certified[i]),
                 outcomes={name: outs[i] for name, outs in per_claim.items()},
                 claimed={"loss": float(claimed_loss[i]), "grad_norm": float(claimed_grad[i]),
                          **{str(s): v[i].tolist() for s, v in batch.indexed.items()},

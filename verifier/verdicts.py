@@ -157,7 +157,7 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     @hypothesis_seed(seed)
     @given(drawn)
     def search(instances):
-        for res in pipeline.run(instances):
+        for res in pipeline.run(instances, climb=found["first"] is None):
             outcome = res.outcomes[claim.name]
             # Confirmed once, before Hypothesis shrinks it; the shrink's candidates are not (the shrunk one is,
             # before it is reported: verdict_from).
