@@ -113,17 +113,19 @@ def _remark3_on_x_equals_y(theorem):
 
 
 def test_remark3_coordinates_allow_for_the_statistics_rounding():
-    """Found by the report's search (a false refutation before the statistics' rounding was measured)."""
+    """Found by the report's search (a false refutation before the statistics' rounding was measured): when the
+    whitened samples were X P_A Phi^{-1/2} from the eigenvectors of X^T X / N, their second moment was 1e-11
+    from I here and the collapsed coordinate's rms 1.4e-6 to 2.3e-6 (CPU-dependent) against a plain floor of
+    1.9e-6. Whitened from the SVD's left vectors (verifier.rank) they are orthonormal to rounding: the
+    measured rounding is eps-sized and the rms lies far below the plain floor, so the allowance is not needed."""
     from theorems.theorem2_cvae_learnable_sigma import THEOREM as T2
     claim = _remark3_on_x_equals_y(T2)
     assert claim.status == VERIFIED, claim.detail
     rho = claim.worst["statistics_rtol"]
-    assert 1e-13 < rho < 1e-10                     # measured from the whitened samples, not eps
+    assert rho < 1e-13                             # measured from the whitened samples: now at rounding level
     (rms,), (allowed,) = claim.worst["rms_at_zero_lines"], claim.worst["rms_allowed_at_zero_lines"]
-    # The rms itself is rounding (1.4e-6 on one CPU, 2.3e-6 on another, against a plain floor of 1.9e-6):
-    # what holds everywhere is that the measured rounding widens the bound, and the bound stays small.
     floor = Tolerances().zero_rtol * claim.worst["reference"]
-    assert rms < allowed < 1e-4 and allowed > floor
+    assert rms < 0.1 * floor and rms < allowed < 1e-4
 
 
 def test_remark3_coordinates_without_the_cross_terms_is_refuted():

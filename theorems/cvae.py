@@ -30,7 +30,8 @@ from theorems.linear_vae import beta, c, eta_dec, eta_enc
 from verifier.batch import STATISTICS_RTOL
 from verifier.data_form import DataForm
 from verifier.errors import InstanceError
-from verifier.instances import Instance, whitened_second_moment
+from verifier.instances import Instance
+from verifier.rank import principal_directions
 from verifier.spec import Hyperparameter, Model, Variable
 
 # x in R^{D0} (rank of E[xx^T]: d0), y in R^{D2} (rank of E[yy^T]: d2), latent z in R^{d1}.
@@ -81,11 +82,12 @@ def _paired(instance) -> tuple[np.ndarray, np.ndarray]:
 
 
 def whitening(X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
-    """P_A Phi^{1/2}, P_B Psi^{1/2}, Z = E[x~ y~^T], E = D (I - Z^T Z) D^T and B = E[y y^T] from paired rows."""
+    """P_A Phi^{1/2}, P_B Psi^{1/2}, Z = E[x~ y~^T], E = D (I - Z^T Z) D^T and B = E[y y^T] from paired rows,
+    each of x and y over its numerical rank (verifier.rank: a rounding-level direction whitened back to unit
+    size would put a canonical correlation above 1 and make the objective indefinite)."""
     N = X.shape[0]
-    P_A, Phi = whitened_second_moment(X)
-    P_B, Psi = whitened_second_moment(Y)
-    Xt, Yt = X @ P_A / np.sqrt(Phi), Y @ P_B / np.sqrt(Psi)
+    P_A, Phi, Xt = principal_directions(X)
+    P_B, Psi, Yt = principal_directions(Y)
     Zm = Xt.T @ Yt / N
     Dm = P_B * np.sqrt(Psi)
     Em = Dm @ (np.eye(len(Psi)) - Zm.T @ Zm) @ Dm.T

@@ -13,7 +13,7 @@ from sympy import MatrixSymbol, Trace, Determinant, log
 import torch
 
 from verifier.data_form import DataForm
-from verifier.instances import whitened_second_moment
+from verifier.rank import principal_directions
 from verifier.spec import FixedVector, Hyperparameter, Model, Variable
 
 # Dimensions: x in R^{D0}, rank of E[x x^T] is d0, latent z in R^{d1}.
@@ -52,9 +52,10 @@ HYPERPARAMETERS = (
 
 
 def _z_matrix(instance) -> np.ndarray:
-    """Z = E[x x~^T] = P_A Phi^{1/2} from a data matrix, or diag(theta) from a spectrum."""
+    """Z = E[x x~^T] = P_A Phi^{1/2} from a data matrix (over its numerical rank: verifier.rank), or
+    diag(theta) from a spectrum."""
     if instance.X is not None:
-        P_A, Phi = whitened_second_moment(np.asarray(instance.X, dtype=np.float64))
+        P_A, Phi, _ = principal_directions(instance.X)
         return P_A * np.sqrt(Phi)
     positive = sorted((t for t in instance.spectrum if t > 0), reverse=True)
     Zm = np.zeros((instance.D0, len(positive)))
@@ -127,7 +128,7 @@ def _data_form(encoder_variance: str) -> DataForm:
         if instance.X is None:
             return None
         X = np.asarray(instance.X, dtype=np.float64)
-        P_A, Phi = whitened_second_moment(X)
+        P_A, Phi, _ = principal_directions(X)
         out = {"X": X, "PAh": P_A * np.sqrt(Phi)}
         if not learnable:
             out["Sigma"] = np.diag(np.asarray(instance.vectors["sigma"]) ** 2)

@@ -42,8 +42,9 @@ import torch
 
 from .errors import SpecError
 from .lowering import evaluate
+from .ladder import ladder, replace_rows
 from .numeric import (
-    STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, certify_points, pseudo_newton_step,
+    Derivatives, MinimiserSettings, Parametrisation, best_restarts, damped_newton, diverged, pseudo_newton_step,
 )
 
 VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
@@ -95,11 +96,27 @@ def data_form_derivatives(form: DataForm, dims: dict, dtype, device,
 def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_data: dict[str, torch.Tensor],
                        scale: torch.Tensor, seeds: list[int], settings: MinimiserSettings = MinimiserSettings(),
                        ) -> DataFormResult:
-    """Minimise ``model.data_form.loss`` for a batch of B instances from ``settings.restarts`` starts each.
+    """Minimise ``model.data_form.loss`` for a batch of B instances from ``settings.restarts`` starts each, with
+    verifier.numeric's damped Newton loop; an instance left uncertified climbs numeric.ladder (more restarts,
+    more iterations, other start scales), as the matrix form's minimiser does in the pipeline.
 
     ``data``: raw arrays and hyperparameters (leading dim B); ``matrix_data``: the matrix objective's
     data and hyperparameters (leading dim B), used for the identity check at the starting points.
     """
+    result = _minimise_from_starts(model, dims, data, matrix_data, scale, seeds, settings)
+    for rung in ladder(settings):
+        rows = (~result.certified & ~diverged(result.loss, scale)).nonzero().flatten()
+        if rows.numel() == 0:
+            break
+        better = _minimise_from_starts(model, dims, {k: v[rows] for k, v in data.items()},
+                                       {k: v[rows] for k, v in matrix_data.items()}, scale[rows],
+                                       [seeds[i] for i in rows.tolist()], rung.settings, rung.start_factor)
+        replace_rows(result, rows, better, better.certified)
+    return result
+
+
+def _minimise_from_starts(model, dims, data, matrix_data, scale, seeds, settings: MinimiserSettings,
+                          start_factor: float = 1.0) -> DataFormResult:
     form: DataForm = model.data_form
     B, R = scale.shape[0], settings.restarts
     dtype, device = scale.dtype, scale.device
@@ -110,7 +127,7 @@ def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_
 
     # Starting points as the matrix-form minimiser draws them: entries ~ scale^(1/4)/sqrt(d),
     # log-variances around the prior's.
-    init = scale.clamp_min(1e-300) ** 0.25 / math.sqrt(max(dims.values()))
+    init = start_factor * scale.clamp_min(1e-300) ** 0.25 / math.sqrt(max(dims.values()))
     log_center = 2 * torch.log(data["eta_enc"]) if "eta_enc" in data else torch.zeros_like(scale)
     starts = []
     for b, seed in enumerate(seeds):
@@ -127,51 +144,12 @@ def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_
         gap = (f0 - form.constant(env, dims) - m0).abs()
         ref = f0.abs() + m0.abs() + pscale
 
-    x, f, g, H = _levenberg_marquardt(deriv, x, env, pscale, settings)
-    f_all = torch.where(torch.isfinite(f), f, torch.full_like(f, float("inf"))).reshape(B, R)
-    best = f_all.argmin(dim=1)
-    pick = torch.arange(B, device=device) * R + best
-    cert = certify_points(g[pick], H[pick], scale, settings)
+    run = damped_newton(deriv, x, env, pscale, settings)
+    pick, f_all, cert = best_restarts(run, scale, settings)
     worst = (gap / ref).reshape(B, R).argmax(dim=1)
     at = torch.arange(B, device=device) * R + worst
-    return DataFormResult(param.matrices(x[pick]), f_all[torch.arange(B), best], cert.grad_norm,
+    return DataFormResult(param.matrices(run.x[pick]), f_all.min(dim=1).values, cert.grad_norm,
                           cert.min_hessian_eig, cert.min_curvature, cert.certified, gap[at], ref[at])
-
-
-def _levenberg_marquardt(deriv, x, env, pscale, settings: MinimiserSettings):
-    """Damped Newton on every problem at once (the step rule of verifier.numeric, without its bookkeeping)."""
-    eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
-    mu = 1e-3 * pscale
-    f, g, H = deriv(x, env, hessian=True)
-    gnorm = g.norm(dim=-1)
-    stalls = torch.zeros_like(gnorm, dtype=torch.long)
-    noise_factor = 16 * torch.finfo(x.dtype).eps
-    for _ in range(settings.max_iterations):
-        stationary = gnorm <= settings.grad_rtol * pscale
-        finished = (gnorm <= 1e-4 * settings.grad_rtol * pscale) | (stationary & (stalls >= STALL_LIMIT))
-        live = (~finished).nonzero().squeeze(-1)
-        if live.numel() == 0:
-            break
-        sub = {k: v[live] for k, v in env.items()}
-        L, info = torch.linalg.cholesky_ex(H[live] + mu[live, None, None] * eye)
-        pd = info == 0
-        L = torch.where(pd[:, None, None], L, eye.expand_as(L))
-        x_new = x[live] - torch.cholesky_solve(g[live].unsqueeze(-1), L).squeeze(-1)
-        f_new, g_new, _ = deriv(x_new, sub, hessian=False)
-        gn_new = g_new.norm(dim=-1)
-        fl, noise = f[live], noise_factor * f[live].abs()
-        accept = pd & torch.isfinite(f_new) & ((f_new < fl) | ((f_new <= fl + noise) & (gn_new < gnorm[live])))
-        progress = accept & ((f_new < fl - noise) | (gn_new <= 0.5 * gnorm[live]))
-        x[live] = torch.where(accept[:, None], x_new, x[live])
-        f[live] = torch.where(accept, f_new, fl)
-        g[live] = torch.where(accept[:, None], g_new, g[live])
-        gnorm[live] = torch.where(accept, gn_new, gnorm[live])
-        mu[live] = torch.where(accept, mu[live] * 0.3, mu[live] * 10.0).clamp(1e-16 * pscale[live], 1e16 * pscale[live])
-        stalls[live] = torch.where(progress, torch.zeros_like(stalls[live]), stalls[live] + 1)
-        moved = live[accept]
-        if moved.numel():
-            _, _, H[moved] = deriv(x[moved], {k: v[moved] for k, v in env.items()}, hessian=True)
-    return x, f, g, H
 
 
 # --------------------------------------------------------------------------- the checker

@@ -37,6 +37,11 @@ from .lowering import evaluate
 # Iterations without progress after which a problem within the gradient tolerance stops.
 STALL_LIMIT = 6
 
+# A loss below -UNBOUNDED_FACTOR x the instance's loss scale is no minimum of a bounded objective (the scale
+# includes |claimed optimum|, and every registered objective's minima lie within a few scales of 0): the problem
+# is running off to -infinity, so the loop stops it and the ladder calls the objective unbounded below there.
+UNBOUNDED_FACTOR = 1e6
+
 
 @dataclass(frozen=True)
 class MinimiserSettings:
@@ -246,20 +251,32 @@ def _starting_points(param: Parametrisation, settings: MinimiserSettings, instan
     return torch.stack(starts).to(device)
 
 
-def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, log_center) -> MinimiserResult:
-    B, R = scale.shape[0], settings.restarts
-    device, dtype = scale.device, scale.dtype
-    param = Parametrisation(model, dims)
-    derivatives = Derivatives(model.objective, param, dims, dtype, device, settings.hessian_block)
+def diverged(loss: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Where a loss lies below -UNBOUNDED_FACTOR x its scale: a problem that is running off to -infinity."""
+    return loss < -UNBOUNDED_FACTOR * scale
 
-    env = {k: v.repeat_interleave(R, dim=0) for k, v in data.items()}
-    pscale = scale.repeat_interleave(R)
-    init_scale = torch.ones(B, dtype=dtype) if init_scale is None else init_scale
-    log_center = torch.zeros(B, dtype=dtype) if log_center is None else log_center
-    x = _starting_points(param, settings, instance_seeds, init_scale, log_center, dtype, device)
-    N = x.shape[0]
 
-    eye = torch.eye(param.size, dtype=dtype, device=device)
+@dataclass
+class NewtonRun:
+    """Where the damped Newton loop left every problem (N = instances x restarts)."""
+    x: torch.Tensor                  # (N, P) final points
+    loss: torch.Tensor               # (N,)
+    grad: torch.Tensor               # (N, P)
+    hessian: torch.Tensor            # (N, P, P) at the final points
+    ran: torch.Tensor                # (N,) iterations each problem ran
+    reached: torch.Tensor            # (N,) first iteration within the gradient tolerance, -1 never
+    iterations: int                  # iterations of the whole batch (the slowest problem)
+
+
+def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: torch.Tensor,
+                  settings: MinimiserSettings) -> NewtonRun:
+    """The damped Newton (Levenberg-Marquardt) loop on every problem at once, for any objective's
+    :class:`Derivatives` (the matrix objective's, the data form's): ``x`` (N, P) the starting points,
+    ``env`` the data (leading dim N), ``pscale`` (N,) each problem's loss scale."""
+    N, P = x.shape
+    device, dtype = x.device, x.dtype
+    x = x.clone()
+    eye = torch.eye(P, dtype=dtype, device=device)
     mu = 1e-3 * pscale
     f, g, H = derivatives(x, env, hessian=True)
     gnorm = g.norm(dim=-1)
@@ -272,8 +289,10 @@ def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, lo
         # Stop a problem once its gradient is far below tolerance, or once it is within tolerance
         # and has stalled: no step lowers the loss beyond rounding or halves the gradient.  (Counting
         # merely accepted steps let float64 noise in the gradient keep a problem alive to the cap.)
+        # ... and once it has diverged: below -UNBOUNDED_FACTOR x its scale no minimum is left to find.
         stationary = gnorm <= settings.grad_rtol * pscale
-        finished = (gnorm <= 1e-4 * settings.grad_rtol * pscale) | (stationary & (stalls >= STALL_LIMIT))
+        finished = ((gnorm <= 1e-4 * settings.grad_rtol * pscale) | (stationary & (stalls >= STALL_LIMIT))
+                    | diverged(f, pscale))
         live = (~finished).nonzero().squeeze(-1)
         if live.numel() == 0:          # the one host sync per iteration: whether to go on
             break
@@ -307,12 +326,34 @@ def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, lo
             _, _, H_moved = derivatives(x[moved], {k: v[moved] for k, v in env.items()}, hessian=True)
             H[moved] = H_moved
 
-    f_all = torch.where(torch.isfinite(f), f, torch.full_like(f, float("inf"))).reshape(B, R)
-    best = f_all.argmin(dim=1)
-    pick = torch.arange(B, device=device) * R + best
-    cert = certify_points(g[pick], H[pick], scale, settings)
-    return MinimiserResult(point=param.matrices(x[pick]), loss=f_all[torch.arange(B), best],
+    return NewtonRun(x, f, g, H, ran, reached, it)
+
+
+def best_restarts(run: NewtonRun, scale: torch.Tensor, settings: MinimiserSettings):
+    """(index of each instance's lowest finite restart among the B x R problems (B,), every restart's
+    loss (B, R), +inf where not finite, and the certificate of the picked restarts)."""
+    B = scale.shape[0]
+    f_all = torch.where(torch.isfinite(run.loss), run.loss, torch.full_like(run.loss, float("inf"))).reshape(B, -1)
+    pick = torch.arange(B, device=scale.device) * f_all.shape[1] + f_all.argmin(dim=1)
+    return pick, f_all, certify_points(run.grad[pick], run.hessian[pick], scale, settings)
+
+
+def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, log_center) -> MinimiserResult:
+    B, R = scale.shape[0], settings.restarts
+    device, dtype = scale.device, scale.dtype
+    param = Parametrisation(model, dims)
+    derivatives = Derivatives(model.objective, param, dims, dtype, device, settings.hessian_block)
+
+    env = {k: v.repeat_interleave(R, dim=0) for k, v in data.items()}
+    pscale = scale.repeat_interleave(R)
+    init_scale = torch.ones(B, dtype=dtype) if init_scale is None else init_scale
+    log_center = torch.zeros(B, dtype=dtype) if log_center is None else log_center
+    x = _starting_points(param, settings, instance_seeds, init_scale, log_center, dtype, device)
+    run = damped_newton(derivatives, x, env, pscale, settings)
+    pick, f_all, cert = best_restarts(run, scale, settings)
+    return MinimiserResult(point=param.matrices(run.x[pick]), loss=f_all.min(dim=1).values,
                            grad_norm=cert.grad_norm, min_hessian_eig=cert.min_hessian_eig,
                            min_curvature=cert.min_curvature, certified=cert.certified,
-                           restart_losses=f_all, iterations=it, iterations_per_instance=ran[pick],
-                           tolerance_reached_at=reached[pick])
+                           restart_losses=f_all, iterations=run.iterations, iterations_per_instance=run.ran[pick],
+                           tolerance_reached_at=run.reached[pick])
+

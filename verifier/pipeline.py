@@ -16,7 +16,8 @@ import torch
 from .batch import group_by_dims, instantiate
 from .checks import CHECKERS, Evidence, Outcome, Tolerances, claimed_loss_and_grad, premise_holds
 from .errors import UsageError
-from .numeric import MinimiserSettings, intra_op_threads, minimise
+from .ladder import diagnose, ladder, replace_rows
+from .numeric import MinimiserSettings, diverged, intra_op_threads, minimise
 from .spec import Theorem
 
 
@@ -72,6 +73,7 @@ class InstanceResult:
     outcomes: dict[str, Outcome]
     claimed: dict
     minimiser: dict
+    climbed: bool = True     # False: left uncertified without climbing the ladder (Pipeline.run's climb=False)
 
 
 @dataclass
@@ -81,12 +83,16 @@ class Pipeline:
     _cache: dict = field(default_factory=dict)
     minimised: int = 0
 
-    def run(self, instances) -> list[InstanceResult]:
-        todo = [inst for inst in instances if inst.key() not in self._cache]
+    def run(self, instances, climb: bool = True) -> list[InstanceResult]:
+        """Every claim's outcome on each of ``instances`` (cached). ``climb``: whether an uncertified minimiser
+        climbs the ladder first; a search shrinking a confirmed refutation passes False (its candidates need
+        the search's own minimiser only), and an instance cached that way climbs when it is asked for again."""
+        todo = [inst for inst in instances
+                if inst.key() not in self._cache or (climb and not self._cache[inst.key()].climbed)]
         if todo:
             with intra_op_threads(self.settings.minimiser.cpu_threads, self.settings.device):
                 for group in group_by_dims(self.theorem, todo):
-                    for res in self._run_group(group):
+                    for res in self._run_group(group, climb):
                         self._cache[res.instance.key()] = res
         return [self._cache[inst.key()] for inst in instances]
 
@@ -102,21 +108,24 @@ class Pipeline:
                                                          batch.sensitivity) if met and float(sens) <= limit]
         return kept
 
-    def _run_group(self, group) -> list[InstanceResult]:
+    def _run_group(self, group, climb: bool) -> list[InstanceResult]:
         dev = self.settings.device
         batch = instantiate(self.theorem, group, device=dev)
         claimed_loss, claimed_grad = claimed_loss_and_grad(batch)
         init_scale, log_center = start_scales(batch)
-        result = minimise(self.theorem.model, batch.dims, batch.data, batch.scale,
-                          [inst.seed for inst in batch.instances], self.settings.minimiser,
+        seeds = [inst.seed for inst in batch.instances]
+        result = minimise(self.theorem.model, batch.dims, batch.data, batch.scale, seeds, self.settings.minimiser,
                           init_scale=init_scale, log_center=log_center)
         self.minimised += batch.size
+        climbed = self._climb_ladder(batch, result, seeds, init_scale, log_center) if climb else {}
         ev = Evidence(batch, result, group, self.settings.tolerances, claimed_loss, claimed_grad)
         per_claim = {c.name: CHECKERS[type(c)](c, ev) for c in self.theorem.claims}
         out = []
         for i, inst in enumerate(batch.instances):
+            rungs = climbed.get(i, {})
+            restart_losses = rungs.get("restart_losses", result.restart_losses[i].tolist())
             out.append(InstanceResult(
-                instance=inst,
+                instance=inst, climbed=climb or bool(result.certified[i]),
                 outcomes={name: outs[i] for name, outs in per_claim.items()},
                 claimed={"loss": float(claimed_loss[i]), "grad_norm": float(claimed_grad[i]),
                          **{str(s): v[i].tolist() for s, v in batch.indexed.items()},
@@ -128,7 +137,37 @@ class Pipeline:
                            "certified": bool(result.certified[i]),
                            "iterations": int(result.iterations_per_instance[i]),
                            "tolerance_reached_at": int(result.tolerance_reached_at[i]),
-                           "restart_losses": result.restart_losses[i].tolist(),
+                           "restart_losses": restart_losses,
+                           "ladder": rungs.get("rungs", []),
+                           "diagnosis": "" if bool(result.certified[i]) else diagnose(
+                               float(result.grad_norm[i]), float(result.min_hessian_eig[i]),
+                               float(result.min_curvature[i]), restart_losses, float(batch.scale[i]),
+                               int(result.iterations_per_instance[i]), self.settings.minimiser),
                            "matrices": {k: v[i].tolist() for k, v in result.point.items()}},
             ))
         return out
+
+    def _climb_ladder(self, batch, result, seeds, init_scale, log_center) -> dict[int, dict]:
+        """Re-minimise the instances whose minimiser is not certified, rung by rung (numeric.ladder), until
+        each is certified or the ladder ends; a certified rung's point replaces the first one in ``result``.
+        Returns, per instance that climbed, the rungs tried and the restart losses of the one kept."""
+        climbed: dict[int, dict] = {}
+        for rung in ladder(self.settings.minimiser):
+            # an objective running off to -infinity is unbounded below there: no stronger minimisation changes that
+            rows = (~result.certified & ~diverged(result.loss, batch.scale)).nonzero().flatten()
+            if rows.numel() == 0:
+                break
+            index = rows.tolist()
+            better = minimise(self.theorem.model, batch.dims, {k: v[rows] for k, v in batch.data.items()},
+                              batch.scale[rows], [seeds[i] for i in index], rung.settings,
+                              init_scale=init_scale[rows.cpu()] * rung.start_factor,
+                              log_center=None if log_center is None else log_center[rows.cpu()])
+            self.minimised += len(index)
+            replace_rows(result, rows, better, better.certified)
+            for j, i in enumerate(index):
+                entry = climbed.setdefault(i, {"rungs": [], "restart_losses": result.restart_losses[i].tolist()})
+                ok = bool(better.certified[j])
+                entry["rungs"].append({"rung": rung.name, "certified": ok, "loss": float(better.loss[j])})
+                if ok:
+                    entry["restart_losses"] = better.restart_losses[j].tolist()
+        return climbed

@@ -1,10 +1,13 @@
 """Search for counterexamples claim by claim, and turn the evidence into honest verdicts.
 
-For each claim a Hypothesis search draws batches of instances; the first batch in
-which the claim is REFUTED fails the search, and Hypothesis shrinks it to its
-smallest instance.  That instance is then replayed alone before it is reported: a
-refutation that does not reproduce is reported as INCONCLUSIVE ("flaky"), never as
-REFUTED.  A claim is VERIFIED only when every instance that met its premise was
+For each claim a Hypothesis search draws batches of instances; a REFUTED outcome is
+first confirmed (verifier.confirmation: at 50 digits, or by an independent minimisation)
+-- one that does not survive counts as the confirmation's outcome -- and the first
+confirmed one fails the search, which Hypothesis shrinks to its smallest instance.  That
+instance is then replayed alone and confirmed again before it is reported (where it does
+not hold up, the confirmed instance found first is reported, unshrunk); a refutation
+that does not reproduce is reported as INCONCLUSIVE ("flaky"), never as REFUTED.  An
+INCONCLUSIVE verdict shows its first uncertified instance and why it stayed so.  A claim is VERIFIED only when every instance that met its premise was
 verified -- which says "no counterexample among N instances", not "proved".
 
 A claim with a premise (a ``when`` condition, an Implication, a Restricted claim) says
@@ -19,13 +22,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
+from hypothesis.reporting import with_reporter
 
-from .checks import AT_BOUNDARY, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, SKIPPED, VERIFIED, has_premise
+from .checks import AT_BOUNDARY, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, SKIPPED, VERIFIED, Outcome, has_premise
+from .confirmation import Confirmer
 from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
 from .spec import Claim, Restricted, Theorem
@@ -102,9 +108,23 @@ def replay_command(spec: str, claim_name: str, instance, settings: PipelineSetti
 
 
 class _Refuted(Exception):
-    def __init__(self, instance, outcome):
+    """The search's failure: ``instance`` refutes the claim (``outcome``). ``first``: the (instance, outcome)
+    the search confirmed before Hypothesis shrank it (verifier.confirmation), reported when the shrunk one
+    does not confirm; ``confirmer``: the search's, whose independent minimisations are cached."""
+
+    def __init__(self, instance, outcome, first=None, confirmer=None):
         super().__init__(outcome.detail)
-        self.instance, self.outcome = instance, outcome
+        self.instance, self.outcome, self.first, self.confirmer = instance, outcome, first, confirmer
+
+
+def _uncertified_detail(res, outcome) -> str:
+    """An INCONCLUSIVE outcome's detail with why its minimiser stayed uncertified (after the ladder)."""
+    why = res.minimiser.get("diagnosis", "")
+    rungs = res.minimiser.get("ladder", [])
+    if why and why not in outcome.detail:
+        climbed = f" (after climbing the ladder: {', '.join(r['rung'] for r in rungs)})" if rungs else ""
+        return f"{outcome.detail}: {why}{climbed}"
+    return outcome.detail
 
 
 def _worse(metrics: dict, worst: dict) -> dict:
@@ -116,15 +136,23 @@ def _worse(metrics: dict, worst: dict) -> dict:
     return worst
 
 
+def _to_stderr(value) -> None:
+    """Hypothesis's reports (e.g. that shrinking is taking minutes) go to stderr: stdout carries the verdicts,
+    which ``--json`` must keep parseable."""
+    print(value, file=sys.stderr)
+
+
 def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: int, max_dim: int, seed: int,
                  directed: bool = False):
-    """Run the Hypothesis search for one claim; return (counts, worst metrics, refutation or None).
+    """Run the Hypothesis search for one claim; return (counts, worst metrics, refutation or None, the first
+    instance that stayed INCONCLUSIVE and why, or None).
     ``directed``: draw only instances on which the claim's premise holds (see the module docstring).
     The search inherits the active Hypothesis profile's other settings (verbosity, ...); the number of
     batches, the seed, the phases and no example database are its own, so a seed draws the same instances."""
     counts: Counter = Counter()
     worst: dict = {}
-    failing = {"on": False}
+    confirmer = Confirmer(pipeline)
+    found = {"first": None, "uncertified": None}    # the first confirmed refutation; the first uncertified instance
     drawn = instance_batches(pipeline.theorem, batch_size, max_dim,
                              dimensions=claim.dimensions if isinstance(claim, Restricted) else None)
     if directed:
@@ -136,37 +164,55 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     @hypothesis_seed(seed)
     @given(drawn)
     def search(instances):
-        for res in pipeline.run(instances):
+        for res in pipeline.run(instances, climb=found["first"] is None):
             outcome = res.outcomes[claim.name]
+            # Confirmed once, before Hypothesis shrinks it; the shrink's candidates are not (the shrunk one is,
+            # before it is reported: verdict_from).
+            if outcome.status == REFUTED and found["first"] is None:
+                outcome = confirmer.confirm(claim, res)
+                if outcome.status == REFUTED:
+                    found["first"] = (res.instance, outcome)
             if outcome.status == REFUTED:
-                failing["on"] = True
-                raise _Refuted(res.instance, outcome)
-            if not failing["on"]:
+                raise _Refuted(res.instance, outcome, found["first"], confirmer)
+            if found["first"] is None:
                 counts[outcome.status] += 1
                 if outcome.status == VERIFIED:
                     _worse(outcome.metrics, worst)
+                elif outcome.status == INCONCLUSIVE and found["uncertified"] is None:
+                    found["uncertified"] = (res.instance, _uncertified_detail(res, outcome))
 
     try:
-        with without_local_constants():
+        with without_local_constants(), with_reporter(_to_stderr):
             search()
     except _Refuted as ref:
-        return counts, worst, ref
-    return counts, worst, None
+        return counts, worst, ref, found["uncertified"]
+    return counts, worst, None, found["uncertified"]
 
 
-def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipeline: Pipeline) -> ClaimVerdict:
+def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipeline: Pipeline,
+                 uncertified: tuple | None = None) -> ClaimVerdict:
+    """``uncertified``: (instance, why) of the first instance that stayed INCONCLUSIVE, shown with the verdict."""
     if refutation is not None:
-        # Replay the shrunk counterexample alone, in a fresh pipeline, before reporting it.
+        # Replay the shrunk counterexample alone, in a fresh pipeline, and confirm it, before reporting it.
         fresh = Pipeline(pipeline.theorem, pipeline.settings)
-        replay = fresh.run([refutation.instance])[0].outcomes[claim.name]
+        replayed = fresh.run([refutation.instance])[0]
+        replay = replayed.outcomes[claim.name]
         if replay.status == REFUTED:
-            return ClaimVerdict(claim, REFUTED, counts, replay.detail, worst, refutation.instance, replay.detail)
+            replay = (refutation.confirmer or Confirmer(pipeline)).confirm(claim, replayed)
+            if replay.status == REFUTED:
+                return ClaimVerdict(claim, REFUTED, counts, replay.detail, worst, refutation.instance, replay.detail)
+        if refutation.first is not None:      # the shrunk one did not hold up: report the confirmed one found first
+            instance, confirmed = refutation.first
+            return ClaimVerdict(claim, REFUTED, counts, f"{confirmed.detail} (not shrunk: the shrunk instance gave "
+                                f"{replay.status}: {replay.detail})", worst, instance, confirmed.detail)
         return ClaimVerdict(claim, INCONCLUSIVE, counts,
                             f"flaky: refuted during the search ({refutation.outcome.detail}) but not on replay "
                             f"({replay.status}: {replay.detail})", worst, refutation.instance, replay.detail)
     if counts[INCONCLUSIVE]:
+        instance, why = uncertified or (None, "")
         return ClaimVerdict(claim, INCONCLUSIVE, counts,
-                            f"{counts[INCONCLUSIVE]} instance(s) could not be certified", worst)
+                            f"{counts[INCONCLUSIVE]} instance(s) could not be certified"
+                            + (f"; the first: {why}" if why else ""), worst, instance, why)
     if counts[VERIFIED] == 0:
         return ClaimVerdict(claim, NOT_APPLICABLE, counts,
                             f"no instance met the claim's premise ({counts[SKIPPED]} skipped)", worst)
@@ -193,18 +239,19 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
     for claim in selected:
         if progress:
             progress(f"{theorem.name}: {claim.name}")
-        counts, worst, ref = search_claim(pipeline, claim, batches=batches, batch_size=batch_size,
-                                          max_dim=max_dim, seed=seed)
+        counts, worst, ref, uncertified = search_claim(pipeline, claim, batches=batches, batch_size=batch_size,
+                                                       max_dim=max_dim, seed=seed)
         met, directed = counts[VERIFIED] + counts[INCONCLUSIVE], 0
         if ref is None and has_premise(claim) and met < max(1, instances // 4):
-            more, worst_more, ref = search_claim(pipeline, claim, batches=batches,
-                                                 batch_size=batch_size, max_dim=max_dim, seed=seed + 1,
-                                                 directed=True)
+            more, worst_more, ref, uncertified_more = search_claim(pipeline, claim, batches=batches,
+                                                                   batch_size=batch_size, max_dim=max_dim,
+                                                                   seed=seed + 1, directed=True)
             directed = sum(more.values())
             counts += more
+            uncertified = uncertified or uncertified_more
             for k, v in worst_more.items():
                 _worse({k: v}, worst)
-        verdict = verdict_from(claim, counts, worst, ref, pipeline)
+        verdict = verdict_from(claim, counts, worst, ref, pipeline, uncertified)
         if directed:
             verdict.directed = directed
             verdict.detail += (f"; the premise held on {met} of the first search's instances, so a second search "
@@ -222,9 +269,14 @@ def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | N
     pipeline = Pipeline(theorem, settings or PipelineSettings())
     res = pipeline.run([instance])[0]
     selected = [theorem.claim(n) for n in claims] if claims else list(theorem.claims)
+    confirmer = Confirmer(pipeline)
     verdicts = []
     for claim in selected:
         o = res.outcomes[claim.name]
+        if o.status == REFUTED:            # reported only once confirmed, as in the search
+            o = confirmer.confirm(claim, res)
+        elif o.status == INCONCLUSIVE:
+            o = Outcome(o.status, _uncertified_detail(res, o), o.metrics)
         status = o.status
         if o.status == SKIPPED:   # outside the claim's premise it says nothing; at a case boundary it is undecided
             status = INCONCLUSIVE if o.detail == AT_BOUNDARY else NOT_APPLICABLE
