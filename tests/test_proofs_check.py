@@ -1,7 +1,6 @@
 """Tests of proofs_check: every step of every proof runs; the printed errata stay refuted with
 their corrections verified; deliberately corrupted steps are caught; bad names are rejected."""
 import dataclasses
-import time
 
 import numpy as np
 import pytest
@@ -22,10 +21,7 @@ EXPECTED_REFUTED = {
 
 @pytest.fixture(scope="module")
 def results():
-    t = time.time()
-    out = {name: pc.run_proof(name) for name in pc.PROOFS}
-    out["_seconds"] = time.time() - t
-    return out
+    return {name: pc.run_proof(name) for name in pc.PROOFS}
 
 
 def step(proof, eq):
@@ -90,11 +86,6 @@ def test_deterministic():
     a = [r for _, r in pc.run_proof("F.2", seed=3)]
     b = [r for _, r in pc.run_proof("F.2", seed=3)]
     assert a == b
-
-
-def test_runtime_budget(results):
-    # all six proofs in well under the 90 s budget (about 30 s measured on 2 cores)
-    assert results["_seconds"] < 90
 
 
 def test_bad_name():
