@@ -169,31 +169,37 @@ def _lambda1(threshold):
     return sp.sqrt(sp.Max(0, eta_enc * sigma_p / (sp.sqrt(beta) * eta_dec) * (theta - threshold)))
 
 
+# each mutant, and the closed forms its refutations must blame (those it changed)
 MUTANTS = {
     "theorem1: omega without its square root":
-        lambda: THEOREM1.replace_closed_form(omega, _omega1(_threshold1(sp.sqrt(beta)), root=False)),
+        (lambda: THEOREM1.replace_closed_form(omega, _omega1(_threshold1(sp.sqrt(beta)), root=False)), {"omega"}),
     "theorem4: theta**2 written for theta in omega":
-        lambda: THEOREM4.replace_closed_form(omega, sp.sqrt(sp.Max(0, theta**4 - beta * eta_dec**2)) / eta_enc),
+        (lambda: THEOREM4.replace_closed_form(omega, sp.sqrt(sp.Max(0, theta**4 - beta * eta_dec**2)) / eta_enc),
+         {"omega"}),
     "theorem1: threshold sigma_p*c without sqrt(beta)":
-        lambda: THEOREM1.replace_closed_form(omega, _omega1(_threshold1(1)))
-                        .replace_closed_form(lam, _lambda1(_threshold1(1))),
+        (lambda: THEOREM1.replace_closed_form(omega, _omega1(_threshold1(1)))
+                         .replace_closed_form(lam, _lambda1(_threshold1(1))), {"omega", "lambda"}),
     "theorem4: eta_enc and theta swapped in lambda":
-        lambda: THEOREM4.replace_closed_form(lam, sp.Piecewise(
+        (lambda: THEOREM4.replace_closed_form(lam, sp.Piecewise(
             (theta / eta_enc * sp.sqrt(theta**2 - beta * eta_dec**2), sp.StrictGreaterThan(theta, sp.sqrt(beta) * eta_dec)),
-            (0, True))),
+            (0, True))), {"lambda"}),
 }
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutated_closed_form_is_refuted(mutant):
     start = time.perf_counter()
-    findings = check_closed_forms(MUTANTS[mutant](), seed=0)
+    build, changed = MUTANTS[mutant]
+    findings = check_closed_forms(build(), seed=0)
     _show(mutant, findings, time.perf_counter() - start)
     refuted = [f for f in findings if f.status == REFUTED]
     assert refuted, f"{mutant}: no REFUTED finding"
     assert all(f.counterexample for f in refuted)
     # a wrong closed form is never called a stationary point
     assert any(f.check == "stationarity" for f in refuted)
+    # each refutation is blamed on changed closed forms only, and every changed one is blamed somewhere
+    assert all(f.blamed and set(f.blamed) <= changed for f in refuted), [(f.check, f.blamed) for f in refuted]
+    assert set().union(*(f.blamed for f in refuted)) == changed
 
 
 def test_jump_across_the_threshold_is_refuted():
@@ -204,6 +210,7 @@ def test_jump_across_the_threshold_is_refuted():
     continuity = [f for f in findings if f.check == "continuity"]
     assert [f.status for f in continuity] == [REFUTED]
     assert "sigma_p below" in continuity[0].counterexample
+    assert {f.blamed for f in findings if f.status == REFUTED} == {("sigma_p",)}
 
 
 def test_printed_lambda_is_undefined_at_theta_zero():
@@ -214,6 +221,7 @@ def test_printed_lambda_is_undefined_at_theta_zero():
     refuted = [f for f in findings if f.status == REFUTED]
     assert [f.branch for f in refuted] == ["theta = 0 (edge of the domain)"]
     assert "nan" in refuted[0].evidence
+    assert refuted[0].blamed == ("lambda",)
 
 
 def test_groebner_budget_counts_cpu_time_not_waiting():

@@ -286,22 +286,36 @@ def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | N
 
 
 def _symbolic_findings(theorem: Theorem, seed: int):
-    try:
-        from . import symbolic
-    except ImportError:    # pragma: no cover - the symbolic engine is part of the package
-        return []
-    return symbolic.check_closed_forms(theorem, seed=seed)
+    from .symbolic import check_closed_forms
+    return check_closed_forms(theorem, seed=seed)
 
 
 def _attach_symbolic(verdict: ClaimVerdict, findings, theorem: Theorem) -> None:
-    """The per-index symbolic checks bear on the closed forms and on the optimum they assemble."""
+    """The per-index symbolic checks bear on the closed forms and on the optimum they assemble.
+
+    The optimum is refuted by any refuted finding; a closed form's claim only by a finding that blames
+    that closed form (it is no coordinate of the exact minimiser at the counterexample), so that a wrong
+    omega* does not refute lambda's claim.  Where a finding could not decide which closed form is wrong,
+    a claim it may bear on is no longer VERIFIED but INCONCLUSIVE."""
     from .spec import ClosedFormSpectrum, GlobalMinimum
     if not isinstance(verdict.claim, (ClosedFormSpectrum, GlobalMinimum)) or not findings:
         return
     verdict.symbolic = list(findings)
     refuted = [f for f in findings if f.status == REFUTED]
-    if refuted and verdict.status != REFUTED:
-        f = refuted[0]
+    if isinstance(verdict.claim, ClosedFormSpectrum):
+        quantity = str(verdict.claim.quantity)
+        against = [f for f in refuted if f.blamed is not None and quantity in f.blamed]
+        undecided = [f for f in refuted if f.blamed is None]
+    else:
+        against, undecided = refuted, []
+    if against and verdict.status != REFUTED:
+        f = against[0]
         verdict.status = REFUTED
         verdict.detail = f"symbolic {f.check} fails in branch {f.branch}: {f.evidence}"
+        verdict.counterexample_detail = json.dumps(f.counterexample)
+    elif undecided and verdict.status == VERIFIED:
+        f = undecided[0]
+        verdict.status = INCONCLUSIVE
+        verdict.detail = (f"symbolic {f.check} fails in branch {f.branch}, and whether {quantity}* is to blame is "
+                          f"undecided: {f.evidence}")
         verdict.counterexample_detail = json.dumps(f.counterexample)
