@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .batch import group_by_dims, instantiate
-from .checks import CHECKERS, Evidence, Outcome, Tolerances, claimed_loss_and_grad, premise_holds
+from .judge import CHECKERS, Evidence, Outcome, Tolerances, claimed_loss_and_grad, premise_holds
 from .errors import UsageError
 from .numeric import MinimiserSettings, intra_op_threads, minimise
 from .spec import Theorem

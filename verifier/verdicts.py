@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
 
-from .checks import AT_BOUNDARY, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, SKIPPED, VERIFIED, has_premise
+from .judge import AT_BOUNDARY, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, SKIPPED, VERIFIED, has_premise
 from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
 from .spec import Claim, Restricted, Theorem
