@@ -69,3 +69,15 @@ def test_a_loosened_error_model_lets_a_known_mutant_through():
     assert printed.status == VERIFIED, printed.detail
     assert "value_rtol x reference" in printed.detail
     assert printed.worst["tolerance part: value_rtol x reference"] > 0
+
+
+def test_the_gates_have_one_order_premise_boundary_certificate():
+    from types import SimpleNamespace
+    from verifier.judge import AT_BOUNDARY, INCONCLUSIVE, SKIPPED, gate
+    everything_wrong = SimpleNamespace(boundary=lambda i: True, at_optimum=lambda i: (False, "not certified"))
+    assert gate(everything_wrong, 0, premise=(False, "sigma distinct")).detail == "premise not met: sigma distinct"
+    stopped = gate(everything_wrong, 0)
+    assert (stopped.status, stopped.detail) == (SKIPPED, AT_BOUNDARY)
+    stopped = gate(everything_wrong, 0, judged_at_boundary=True)
+    assert (stopped.status, stopped.detail) == (INCONCLUSIVE, "not certified")
+    assert gate(everything_wrong, 0, judged_at_boundary=True, needs_optimum=False) is None

@@ -16,7 +16,7 @@ Scales (each instance's own; a relative tolerance is multiplied by one of them):
 - the **statistics' rounding**: how far the whitened samples' second moment is from I (a model
   measures it; at least float64's epsilon).
 
-Gates, one order for every claim kind (``GATE_ORDER``; :func:`verifier.judge.evidence.gate` applies it):
+Gates, one order for every claim kind (:func:`verifier.judge.evidence.gate` applies it):
 
 1. *premise*: an instance outside the claim's premise (its ``when`` conditions, an implication's or a
    restriction's premise, data that do not fit it) is SKIPPED "premise not met" -- it says nothing;
@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-
-GATE_ORDER = ("premise", "at_boundary", "uncertified", "judged")
 
 # --------------------------------------------------------------------------- relative tolerances (x a scale)
 

@@ -114,9 +114,9 @@ def compare(claim, ev: Evidence, i: int, res: DataFormResult, j: int, constant: 
         metrics.update(tol.metrics(f"spectrum_tolerance_{name}"))
         worst = max(worst, diff / tol.total)
         if not tol.admits(diff) and too_shallow(ev, i, diff, tol):
+            imprecision = base.parts[POINT_UNCERTAINTY] + change
             return Outcome(INCONCLUSIVE, f"the {kind} of {name} differ by {diff:.2e}, but the minima are too shallow "
-                                         f"to locate either minimiser closer than {base.parts[POINT_UNCERTAINTY] + change:.1e}",
-                           metrics)
+                                         f"to locate either minimiser closer than {imprecision:.1e}", metrics)
         if not tol.admits(diff):
             return Outcome(REFUTED, f"the whitened data-form minimiser has {kind} of {name} "
                                     f"{[round(v, 9) for v in s_data.tolist()]}, the matrix form "

@@ -1,5 +1,5 @@
 """What every checker reads and returns: the batch's :class:`Evidence`, an :class:`Outcome` per instance,
-the one :func:`gate` every checker applies (the order is the error model's, ``GATE_ORDER``), and the
+the one :func:`gate` every checker applies (in the error model's one order), and the
 measurements several checkers share (spectra, line norms, the point after one Newton step)."""
 from __future__ import annotations
 

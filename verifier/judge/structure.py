@@ -9,7 +9,8 @@ from sympy.matrices.expressions import MatAdd
 from ..error_model import NEWTON_STEP_CHANGE, Tolerance
 from ..spec import ExpressionRank, Implication, RankCount, VanishingCoordinates, ZeroLines
 from .evidence import (
-    INCONCLUSIVE, REFUTED, VERIFIED, Evidence, Outcome, classify, conditions_hold, gate, judge_each, lines, per_index,
+    INCONCLUSIVE, REFUTED, VERIFIED, Evidence, Outcome, classify, conditions_hold, gate, judge_each, lines,
+    per_index,
 )
 
 
@@ -30,9 +31,12 @@ def check_rank(claim: RankCount, ev: Evidence) -> list[Outcome]:
 
     def judge_one(i: int) -> Outcome:
         expected = int(active[i].sum())
-        ranks = {name: _numerical_rank(ev.result.point[name][i], ev, i, ev.value_scale(i))[0]
-                 for name in claim.matrices}
+        measured = {name: _numerical_rank(ev.result.point[name][i], ev, i, ev.value_scale(i))
+                    for name in claim.matrices}
+        ranks = {name: rank for name, (rank, _, _) in measured.items()}
         metrics = {"expected_rank": expected, **{f"rank_{k}": v for k, v in ranks.items()}}
+        for name, (_, _, ref) in measured.items():
+            metrics.update({f"{k}_{name}": v for k, v in _bands(ev, ref).items()})
         if any(v is None for v in ranks.values()):
             return Outcome(INCONCLUSIVE, f"a singular value is neither zero nor non-zero at the tolerances "
                                          f"({ev.tol.zero_rtol:g}, {ev.tol.nonzero_rtol:g})", metrics)
