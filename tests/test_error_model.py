@@ -81,3 +81,9 @@ def test_the_gates_have_one_order_premise_boundary_certificate():
     stopped = gate(everything_wrong, 0, judged_at_boundary=True)
     assert (stopped.status, stopped.detail) == (INCONCLUSIVE, "not certified")
     assert gate(everything_wrong, 0, judged_at_boundary=True, needs_optimum=False) is None
+
+
+def test_an_undefined_part_fails_the_comparison_unless_a_floor_applies():
+    assert not Tolerance({"a": float("nan")}).admits(0.0)
+    assert not Tolerance({"a": float("nan")}, floors={"zero": 0.0}).admits(0.0)
+    assert Tolerance({"a": float("nan")}, floors={"zero": 1e-6}).admits(1e-7)

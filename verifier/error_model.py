@@ -134,7 +134,13 @@ class Tolerance:
 
     @property
     def total(self) -> float:
-        return max(math.fsum(self.parts.values()), *self.floors.values(), 0.0)
+        # An undefined part (nan: a closed form undefined on the instance) leaves the sum undefined, so the
+        # comparison fails -- unless a floor applies, which replaces the sum.
+        summed = math.fsum(self.parts.values())
+        floor = max((v for v in self.floors.values() if v > 0), default=None)
+        if floor is None:
+            return summed
+        return floor if math.isnan(summed) else max(summed, floor)
 
     def admits(self, error: float) -> bool:
         return error <= self.total
