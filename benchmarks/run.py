@@ -37,7 +37,7 @@ from verifier.errors import VerifierError  # noqa: E402
 from verifier.loader import load_spec  # noqa: E402
 from verifier.numeric import MinimiserSettings, minimise  # noqa: E402
 from verifier.pipeline import Pipeline, PipelineSettings, resolve_device  # noqa: E402
-from verifier.checks import SKIPPED  # noqa: E402
+from verifier.judge import SKIPPED  # noqa: E402
 from verifier.spec import ClosedFormSpectrum  # noqa: E402
 import verifier.pipeline as pipeline_module  # noqa: E402
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from verifier.batch import group_by_dims, instantiate
-from verifier.checks import Evidence, Tolerances, claimed_loss_and_grad
+from verifier.judge import Evidence, Tolerances, claimed_loss_and_grad
 from verifier.numeric import (
     Derivatives, MinimiserResult, MinimiserSettings, Parametrisation, certify_points,
 )

@@ -11,7 +11,7 @@ import torch
 from hypothesis import assume, strategies as st
 
 from verifier.batch import group_by_dims, instantiate
-from verifier.checks import Tolerances
+from verifier.judge import Tolerances
 from verifier.instances import Instance
 
 TOL = Tolerances()

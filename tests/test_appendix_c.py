@@ -18,7 +18,7 @@ from theorems.appendix_c_samplewise_variance import THEOREM, sample_stds, sample
 from theorems.linear_vae import D0, OBJECTIVE as OBJECTIVE_10, U, V, Z, beta, c, d0, d1, eta_dec, eta_enc, omega, theta
 from theorems.samplewise_vae import sample_variances, samplewise_objective, samplewise_vae
 from theorems.theorem4_vae_learnable_sigma import threshold
-from verifier.checks import REFUTED, VERIFIED
+from verifier.judge import REFUTED, VERIFIED
 from verifier.cli import main
 from verifier.errors import InstanceError
 from verifier.instances import Instance, whitened_second_moment

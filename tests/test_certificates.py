@@ -7,7 +7,7 @@ from hypothesis import given
 
 from theorems.linear_vae import beta, c, omega, sigma_p, theta
 from verifier.certificates import certify, nuclear_norm_certificate, per_index_certificate
-from verifier.checks import INCONCLUSIVE, REFUTED, VERIFIED
+from verifier.judge import INCONCLUSIVE, REFUTED, VERIFIED
 from verifier.errors import UsageError
 from verifier.instances import Instance
 from verifier.loader import load_spec

@@ -11,7 +11,7 @@ from theorems.cvae import canonical_pair
 from theorems.theorem1_vae_fixed_sigma import THEOREM as THEOREM1
 from theorems.theorem2_cvae_learnable_sigma import THEOREM as THEOREM2
 from theorems.theorem4_vae_learnable_sigma import THEOREM as THEOREM4
-from verifier.checks import REFUTED, SKIPPED, VERIFIED
+from verifier.judge import REFUTED, SKIPPED, VERIFIED
 from verifier.errors import SpecError
 from verifier.instances import Instance
 from verifier.pipeline import Pipeline
@@ -128,8 +128,8 @@ def test_complete_collapse_spectrum_within_the_certified_points_uncertainty(monk
     more than value_rtol allows, inside the certified points' uncertainty (|grad| / curvature); without that
     allowance it is refuted. A wrong spectrum is far outside it (the mutants above)."""
     from shallow_valley import shallow_valley_evidence
-    from verifier import checks
-    from verifier.data_form import check_data_form
+    from verifier import error_model
+    from verifier.judge.data_form_agreement import check_data_form
 
     def u1_singular_value(batch, matrices):
         return float(torch.linalg.svdvals(matrices["U1"][0]).max())
@@ -139,12 +139,12 @@ def test_complete_collapse_spectrum_within_the_certified_points_uncertainty(monk
     claim = THEOREM2.claim("data_form")
     (o,) = check_data_form(claim, valley.evidence)
     assert o.status == VERIFIED, o.detail
-    plain = checks.Tolerances().value_rtol * max(valley.evidence.value_scale(0) * 1e-3,
+    plain = error_model.Tolerances().value_rtol * max(valley.evidence.value_scale(0) * 1e-3,
                                                  u1_singular_value(None, valley.evidence.result.point))
     assert o.metrics["spectrum_error_U1"] > 10 * plain                # value_rtol alone would refute it
     assert o.metrics["spectrum_error_U1"] <= o.metrics["spectrum_tolerance_U1"] < 1e-5
 
-    monkeypatch.setattr(checks, "newton_distance", lambda grad_norm, curvature: 0.0)   # no allowance: refuted
+    monkeypatch.setattr(error_model, "newton_distance", lambda grad_norm, curvature: 0.0)   # no allowance: refuted
     (o,) = check_data_form(claim, valley.evidence)
     assert o.status == REFUTED, o.detail
 
@@ -171,12 +171,14 @@ def test_flat_data_direction_data_form_is_verified():
     assert o.status == VERIFIED, o.detail
 
 
-def test_data_form_point_off_along_a_flat_data_direction_is_admitted_by_its_newton_step(monkeypatch):
+def test_data_form_point_off_along_a_flat_data_direction_is_admitted_by_its_newton_step():
     """The data form's exact optimum (U = W = 0, Sigma = eta_enc^2) moved along its softest real direction -- the
     flat data direction -- to 0.9 of the gradient certificate: certified, yet its whitened V is 2e-5 off, far
     beyond |grad| / curvature; admitted through 10 x its change under one Newton step, refuted without it."""
     from shallow_valley import optimum_evidence
-    from verifier import checks, data_form
+    from verifier import data_form
+    from verifier.judge import Tolerances
+    from verifier.judge.data_form_agreement import compare
     from verifier.numeric import MinimiserSettings, certify_points
 
     instance = _flat_direction_instance()
@@ -204,14 +206,14 @@ def test_data_form_point_off_along_a_flat_data_direction_is_admitted_by_its_newt
                                    cert.min_curvature, cert.certified, torch.zeros(1), torch.ones(1))
     point = param.matrices(moved)
     whitened = {k: v[0] for k, v in form.whiten(data, point).items()}
-    after_step = lambda: {k: v[0] for k, v in data_form.whitened_after_newton_step(
+    after_step = {k: v[0] for k, v in data_form.whitened_after_newton_step(
         form, matrix.batch.dims, data, point).items()}
     claim = THEOREM4.claim("data_form")
 
-    o = data_form._compare(claim, matrix, 0, res, 0, 0.0, whitened, after_step, checks.Outcome)
+    o = compare(claim, matrix, 0, res, 0, 0.0, whitened, after_step)
     assert o.status == VERIFIED, o.detail
     assert o.metrics["spectrum_error_V"] > 1e-6 and "newton_step_change_V" in o.metrics
 
-    monkeypatch.setattr(checks, "NEWTON_STEP_FACTOR", 0)
-    o = data_form._compare(claim, matrix, 0, res, 0, 0.0, whitened, after_step, checks.Outcome)
+    without_allowance = dataclasses.replace(matrix, tol=Tolerances(newton_step_factor=0))
+    o = compare(claim, without_allowance, 0, res, 0, 0.0, whitened, after_step)
     assert o.status == REFUTED, o.detail

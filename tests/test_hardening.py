@@ -65,7 +65,7 @@ def test_outside_the_certifiable_range_is_an_error_never_refuted(capsys, changes
 
 
 def test_the_certifiable_spread_is_the_loss_tolerance_s():
-    from verifier.checks import Tolerances
+    from verifier.judge import Tolerances
     from verifier.validation import LARGEST_SPREAD, LOSS_RTOL
     assert LOSS_RTOL == Tolerances().loss_rtol and LARGEST_SPREAD == pytest.approx(LOSS_RTOL ** -0.5)
 

@@ -6,7 +6,7 @@ import sympy as sp
 from theorems import theorem1_vae_fixed_sigma as t1
 from theorems import theorem4_vae_learnable_sigma as t4
 from theorems.linear_vae import beta, c, eta_dec, eta_enc, lam, omega, sigma_p, theta, d1
-from verifier.checks import REFUTED
+from verifier.judge import REFUTED
 from verifier.spec import SortedVector, SortingBasis
 from verifier.verdicts import check_theorem
 

@@ -6,7 +6,7 @@ from torch.func import hessian
 
 from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
 from verifier.batch import group_by_dims, instantiate
-from verifier.checks import INCONCLUSIVE
+from verifier.judge import INCONCLUSIVE
 from verifier.instances import Instance
 from verifier.numeric import (Derivatives, MinimiserSettings, Parametrisation, intra_op_threads, minimise,
                               smallest_curvature)

@@ -8,7 +8,7 @@ import dataclasses
 from hypothesis import HealthCheck, given, settings
 
 from theorems import theorem3_mhvae_fixed_sigma1 as t3
-from verifier.checks import REFUTED, VERIFIED, has_premise, premise_holds
+from verifier.judge import REFUTED, VERIFIED, has_premise, premise_holds
 from verifier.numeric import MinimiserSettings
 from verifier.pipeline import Pipeline, PipelineSettings
 from verifier.batch import group_by_dims, instantiate

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 from theorems import theorem3_mhvae_fixed_sigma1 as t3
 from theorems.linear_vae import eta_dec, eta_enc, lam, omega, theta
 from theorems.mhvae import beta1, beta2, sigma1
-from verifier.checks import REFUTED, VERIFIED
+from verifier.judge import REFUTED, VERIFIED
 from verifier.instances import Instance
 from verifier.pipeline import Pipeline
 from verifier.strategies import instance_batches

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 from theorems import theorem5_mhvae_fixed_isotropic as t5
 from theorems.linear_vae import c, lam, omega, theta
 from theorems.mhvae import beta1, beta2, sigma1, sigma2
-from verifier.checks import REFUTED, VERIFIED
+from verifier.judge import REFUTED, VERIFIED
 from verifier.instances import Instance
 from verifier.pipeline import Pipeline
 from verifier.strategies import instance_batches

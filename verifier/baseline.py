@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .batch import group_by_dims, instantiate
-from .checks import _spectrum
+from .judge import spectrum
 from .errors import UsageError
 from .lowering import evaluate
 from .numeric import Parametrisation
@@ -43,7 +43,7 @@ def spectrum_distance(theorem: Theorem, batch, point: dict[str, torch.Tensor]) -
         if not isinstance(claim, ClosedFormSpectrum):
             continue
         kind, name = claim.measured
-        measured = _spectrum(kind, point[name].to(torch.float64)).sort(dim=-1, descending=True).values
+        measured = spectrum(kind, point[name].to(torch.float64)).sort(dim=-1, descending=True).values
         claimed = batch.closed[claim.quantity].sort(dim=-1, descending=True).values
         n = max(measured.shape[-1], claimed.shape[-1])   # pad the shorter with zeros, as the checker does
         measured = torch.nn.functional.pad(measured, (0, n - measured.shape[-1]))

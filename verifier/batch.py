@@ -15,22 +15,15 @@ import numpy as np
 import sympy as sp
 import torch
 
+# How sensitive the closed forms are is measured under BOUNDARY_PERTURBATION; beside a case split (more
+# than EXTENDED_PRECISION_SENSITIVITY) they are evaluated with EXTENDED_DIGITS digits (the error model's).
+from .error_model import BOUNDARY_PERTURBATION, EXTENDED_DIGITS, EXTENDED_PRECISION_SENSITIVITY, TINY
 from .errors import InstanceError
 from .lowering import evaluate
 from .spec import (
     IdentityBasis, IndexWithin, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
     SortedVector, SortingBasis, Theorem,
 )
-
-# Relative perturbation of the per-index inputs used to measure how sensitive the closed
-# forms are at an instance (large next to a case boundary, where sqrt(max(0, .)) is not Lipschitz).
-BOUNDARY_PERTURBATION = 1e-9
-
-# Instances whose closed forms move more than this under BOUNDARY_PERTURBATION have them evaluated with
-# EXTENDED_DIGITS digits (instantiate); below Tolerances.boundary_sensitivity, so every instance the checks
-# treat as at a case boundary is among them.
-EXTENDED_PRECISION_SENSITIVITY = 1e-6
-EXTENDED_DIGITS = 50
 
 # The optional entry of a model's statistics that reports their measured relative rounding (Model).
 STATISTICS_RTOL = "statistics_rtol"
@@ -95,7 +88,7 @@ def _relative_change(here: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
     largest value.  A value undefined here (nan: a radicand rounded below 0) but defined next to it sits
     on the boundary where its branch begins: infinite sensitivity.  Undefined on both sides is left to
     the claims (a wrong closed form)."""
-    ref = here.abs().nan_to_num(0.0).amax(dim=1).clamp_min(1e-300)
+    ref = here.abs().nan_to_num(0.0).amax(dim=1).clamp_min(TINY)
     change = ((moved - here).abs().nan_to_num(0.0).amax(dim=1) / ref)
     undefined_here = (here.isnan() & moved.isfinite()).any(dim=1)
     return torch.where(undefined_here, torch.full_like(change, float("inf")), change)

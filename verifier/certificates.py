@@ -49,12 +49,10 @@ import cvxpy as cp
 import numpy as np
 
 from .batch import group_by_dims, instantiate
-from .checks import INCONCLUSIVE, REFUTED, VERIFIED, claimed_loss_and_grad
+from .error_model import CERTIFICATE_RANK_RTOL, CERTIFICATE_RTOL
 from .errors import UsageError
+from .judge import INCONCLUSIVE, REFUTED, VERIFIED, claimed_loss_and_grad
 
-# A loss gap below this fraction of the instance's loss scale counts as zero: the interior-point
-# solvers reach ~1e-9 relative accuracy at these sizes, far below any wrong closed form's gap.
-CERTIFICATE_RTOL = 1e-8
 SOLVER_OPTIONS = {"CLARABEL": {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-11, "tol_feas": 1e-11},
                   "SCS": {"eps": 1e-10, "max_iters": 200_000}}
 
@@ -155,7 +153,7 @@ def nuclear_norm_certificate(theorem, instance, *, solver: str = "CLARABEL",
     scale = float(batch.scale[0])
     tol = CERTIFICATE_RTOL * scale
     sv = np.linalg.svd(M.value, compute_uv=False)
-    rank = int((sv > 1e-6 * max(1.0, sv.max(initial=0.0))).sum())
+    rank = int((sv > CERTIFICATE_RANK_RTOL * max(1.0, sv.max(initial=0.0))).sum())
     gap = claimed - p_star
     st, detail = _verdict(gap, tol, rank <= d1, "loss")
     return Certificate("isotropic Sigma: nuclear-norm-regularised least squares in M = UV", st, detail,

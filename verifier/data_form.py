@@ -26,31 +26,23 @@ Interface (what a model provides to take part, as ``Model.data_form``)::
         constant=lambda data, dims: tensor,    # data loss - matrix objective (B,), e.g. -beta d1
     )
 
-The check is the claim kind :class:`verifier.spec.DataFormAgreement`; :func:`check_data_form` is
-its checker.  ``raw`` arrays of one group of instances must share their shapes (they are stacked).
+The check is the claim kind :class:`verifier.spec.DataFormAgreement`, judged by
+:mod:`verifier.judge.data_form_agreement` (its tolerances are the error model's).  ``raw`` arrays of one group of instances must share their shapes (they are stacked).
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
 
-import numpy as np
 import torch
 
-from .errors import SpecError
 from .lowering import evaluate
 from .ladder import ladder, replace_rows
 from .numeric import (
     Derivatives, MinimiserSettings, Parametrisation, best_restarts, damped_newton, diverged, pseudo_newton_step,
 )
-
-VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
-
-# Relative tolerance of the identity (1): both sides are sums of O(1) terms evaluated in float64.
-IDENTITY_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -152,52 +144,6 @@ def _minimise_from_starts(model, dims, data, matrix_data, scale, seeds, settings
                           cert.min_hessian_eig, cert.min_curvature, cert.certified, gap[at], ref[at])
 
 
-# --------------------------------------------------------------------------- the checker
-
-
-def _spectrum(kind: str, m: torch.Tensor) -> torch.Tensor:
-    if kind == "singular_values":
-        return torch.linalg.svdvals(m)
-    if kind == "sqrt_eigenvalues":
-        return torch.sqrt(torch.linalg.eigvalsh(0.5 * (m + m.mT)).clamp_min(0)).flip(-1)
-    raise SpecError(f"DataFormAgreement: compare kind {kind!r} is not 'singular_values' or 'sqrt_eigenvalues'")
-
-
-def check_data_form(claim, ev) -> list:
-    """Checker of :class:`verifier.spec.DataFormAgreement` (registered in verifier.checks.CHECKERS)."""
-    from .checks import Outcome     # the engine's outcome type; imported here to keep the modules acyclic
-
-    model = ev.batch.theorem.model
-    if model.data_form is None:
-        raise SpecError(f"claim {claim.name!r} needs a data form, but the model {model.name!r} has none "
-                        f"(Model.data_form, see verifier/data_form.py)")
-    form: DataForm = model.data_form
-    b = ev.batch
-    out: list = [None] * b.size
-    groups: dict[tuple, list] = {}
-    for i, inst in enumerate(b.instances):
-        raw = form.raw(inst)
-        if raw is None:
-            out[i] = Outcome(SKIPPED, "the instance gives a spectrum, not data: there is no data form to minimise")
-            continue
-        groups.setdefault(tuple(sorted((k, np.shape(v)) for k, v in raw.items())), []).append((i, raw))
-    for members in groups.values():
-        idx = [i for i, _ in members]
-        t = lambda a: torch.as_tensor(np.asarray(a), dtype=b.scale.dtype, device=b.scale.device)
-        data = {k: t([raw[k] for _, raw in members]) for k in members[0][1]}
-        hyper = {h.symbol.name: b.data[h.symbol.name][idx] for h in model.hyperparameters}
-        data.update(hyper)
-        matrix_data = {k: v[idx] for k, v in b.data.items()}
-        res = minimise_data_form(model, b.dims, data, matrix_data, b.scale[idx],
-                                 [b.instances[i].seed for i in idx])
-        constant = form.constant(data, b.dims)
-        whitened = form.whiten(data, res.point)
-        # computed on first use only: the Newton step is needed only where a comparison is in doubt
-        after_step = functools.cache(lambda: whitened_after_newton_step(form, b.dims, data, res.point))
-        for j, i in enumerate(idx):
-            out[i] = _compare(claim, ev, i, res, j, float(constant[j]), {k: v[j] for k, v in whitened.items()},
-                              lambda j=j: {k: v[j] for k, v in after_step().items()}, Outcome)
-    return out
 
 
 def whitened_after_newton_step(form: DataForm, dims: dict, data: dict, point: dict) -> dict:
@@ -210,64 +156,3 @@ def whitened_after_newton_step(form: DataForm, dims: dict, data: dict, point: di
     any_tensor = next(iter(data.values()))
     param, deriv = data_form_derivatives(form, dims, any_tensor.dtype, any_tensor.device)
     return form.whiten(data, param.matrices(pseudo_newton_step(deriv, param.flatten(point), data)))
-
-
-def _compare(claim, ev, i: int, res: DataFormResult, j: int, constant: float, whitened: dict,
-             after_step: Callable, Outcome):
-    b = ev.batch
-    data_min = float(res.loss[j]) - constant
-    matrix_min = float(ev.result.loss[i])
-    tol = float(ev.loss_tol[i])
-    gap, gref = float(res.identity_gap[j]), float(res.identity_ref[j])
-    metrics = {"data_form_min_minus_constant": data_min, "matrix_form_min": matrix_min, "loss_gap": data_min - matrix_min,
-               "loss_tol": tol, "identity_gap": gap, "identity_tol": IDENTITY_RTOL * gref, "constant": constant,
-               "data_form_grad_norm": float(res.grad_norm[j]), "data_form_min_hessian_eig": float(res.min_hessian_eig[j])}
-    if gap > IDENTITY_RTOL * gref:
-        return Outcome(REFUTED, f"at a random point the data form {claim.equation or ''} minus the constant "
-                                f"{constant:.6g} differs from the matrix objective by {gap:.3e} "
-                                f"> {IDENTITY_RTOL * gref:.1e}", metrics)
-    if not bool(res.certified[j]):
-        return Outcome(INCONCLUSIVE, f"data-form minimiser not certified (|grad|={float(res.grad_norm[j]):.2e}, "
-                                     f"min Hessian eig={float(res.min_hessian_eig[j]):.2e})", metrics)
-    if not bool(ev.result.certified[i]):
-        return Outcome(INCONCLUSIVE, "matrix-form minimiser not certified", metrics)
-    if abs(data_min - matrix_min) > tol:
-        return Outcome(REFUTED, f"certified minima differ: data form - constant = {data_min:.15g}, matrix form = "
-                                f"{matrix_min:.15g} (gap {data_min - matrix_min:.3e} > {tol:.1e})", metrics)
-    if ev.boundary(i):
-        return Outcome(VERIFIED, f"minima agree (gap {data_min - matrix_min:.1e} <= {tol:.1e}); spectra not "
-                                 f"compared: an index sits at its case boundary", metrics)
-    # Each certified point lies within |grad| / curvature of its exact minimiser (Evidence.position_uncertainty);
-    # the compared matrices (U1, Sigma) are parameters of both forms, so their spectra move by at most that
-    # (Weyl; sqrt(exp(x)) by at most ref/2 per unit of x), as in check_spectrum.  Where that is not enough,
-    # NEWTON_STEP_FACTOR x the data-form spectrum's change under one Newton step is admitted too
-    # (whitened_after_newton_step: flat data directions), as RelationAtPrecision does.
-    from .checks import NEWTON_STEP_FACTOR, newton_distance
-    uncertainty = ev.position_uncertainty(i) + newton_distance(float(res.grad_norm[j]), float(res.min_curvature[j]))
-    worst = 0.0
-    for kind, name in claim.compare:
-        s_data = _spectrum(kind, whitened[name]).sort(descending=True).values
-        s_mat = _spectrum(kind, ev.result.point[name][i]).sort(descending=True).values
-        diff = float((s_data - s_mat).abs().max())
-        ref = max(float(s_mat.abs().max()), float(s_data.abs().max()), ev.value_scale(i) * 1e-3)
-        rtol = ev.tol.value_rtol + float(b.sensitivity[i])
-        precision = uncertainty * max(1.0, ref)
-        if diff > rtol * ref + precision:
-            s_stepped = _spectrum(kind, after_step()[name]).sort(descending=True).values
-            change = NEWTON_STEP_FACTOR * float((s_data - s_stepped).abs().max())
-            precision += change
-            metrics[f"newton_step_change_{name}"] = change
-        stol = rtol * ref + precision
-        metrics[f"spectrum_error_{name}"] = diff
-        metrics[f"spectrum_tolerance_{name}"] = stol
-        metrics["position_uncertainty"] = uncertainty
-        worst = max(worst, diff / stol)
-        if diff > stol and precision > ev.tol.precision_limit * ev.value_scale(i):
-            return Outcome(INCONCLUSIVE, f"the {kind} of {name} differ by {diff:.2e}, but the minima are too shallow "
-                                         f"to locate either minimiser closer than {precision:.1e}", metrics)
-        if diff > stol:
-            return Outcome(REFUTED, f"the whitened data-form minimiser has {kind} of {name} "
-                                    f"{[round(v, 9) for v in s_data.tolist()]}, the matrix form "
-                                    f"{[round(v, 9) for v in s_mat.tolist()]} (error {diff:.3e} > {stol:.1e})", metrics)
-    return Outcome(VERIFIED, f"minima agree (gap {data_min - matrix_min:.1e} <= {tol:.1e}), identity gap {gap:.1e}, "
-                             f"spectra of {[n for _, n in claim.compare]} agree (worst {worst:.2f} x tolerance)", metrics)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import sympy as sp
 import torch
 
+from .error_model import GRAD_RTOL, HESSIAN_RTOL
 from .lowering import evaluate
 
 # Iterations without progress after which a problem within the gradient tolerance stops.
@@ -47,8 +48,8 @@ UNBOUNDED_FACTOR = 1e6
 class MinimiserSettings:
     restarts: int = 4
     max_iterations: int = 1000       # most problems converge in 5-50; flat valleys of the MHVAE can take ~900
-    grad_rtol: float = 1e-9          # certified stationary when ||grad|| <= grad_rtol * scale
-    hessian_rtol: float = 1e-8       # certified minimum when lambda_min(H) >= -hessian_rtol * scale
+    grad_rtol: float = GRAD_RTOL     # certified stationary when ||grad|| <= grad_rtol * scale (error model)
+    hessian_rtol: float = HESSIAN_RTOL   # certified minimum when lambda_min(H) >= -hessian_rtol * scale
     hessian_max_params: int = 600    # above this the Hessian eigenvalue certificate is skipped
     seed: int = 0
     device: str = "cpu"

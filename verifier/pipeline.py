@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .batch import group_by_dims, instantiate
-from .checks import CHECKERS, Evidence, Outcome, Tolerances, claimed_loss_and_grad, premise_holds
+from .judge import CHECKERS, Evidence, Outcome, Tolerances, claimed_loss_and_grad, premise_holds
 from .errors import UsageError
 from .ladder import diagnose, ladder, replace_rows
 from .numeric import MinimiserSettings, diverged, intra_op_threads, minimise
@@ -118,7 +118,8 @@ class Pipeline:
                           init_scale=init_scale, log_center=log_center)
         self.minimised += batch.size
         climbed = self._climb_ladder(batch, result, seeds, init_scale, log_center) if climb else {}
-        ev = Evidence(batch, result, group, self.settings.tolerances, claimed_loss, claimed_grad)
+        ev = Evidence(batch, result, group, self.settings.tolerances, claimed_loss, claimed_grad,
+                      data_form_settings=self.settings.data_form)
         per_claim = {c.name: CHECKERS[type(c)](c, ev) for c in self.theorem.claims}
         out = []
         for i, inst in enumerate(batch.instances):

@@ -143,6 +143,6 @@ def instance_batches(theorem: Theorem, max_batch: int = 8, max_dim: int = 4,
     dims, inst = _hooks(theorem)
     drawn = dims(theorem, max_dim)
     if dimensions is not None and dimensions is not sp.true:
-        from .checks import _dimensions_hold
-        drawn = drawn.filter(lambda ld: _dimensions_hold(dimensions, {**ld[0], **ld[1]}))
+        from .judge import dimensions_hold
+        drawn = drawn.filter(lambda ld: dimensions_hold(dimensions, {**ld[0], **ld[1]}))
     return drawn.flatmap(lambda ld: st.lists(inst(theorem, *ld), min_size=1, max_size=max_batch))

@@ -12,7 +12,7 @@ The certifiable range.  The verifier certifies a minimiser in float64 by its gra
 Hessian, which are products of up to eight of the inputs (hyperparameters, sigma_i, theta_i,
 data entries) and their reciprocals: each must stay a normal float64, so every magnitude must lie
 in [2^-127, 2^127] (2^-1022 and 2^1024, the normal range, to the power 1/8).  And the
-certificate decides a minimum by its loss, to within ``Tolerances.loss_rtol`` = 1e-9 of the loss
+certificate decides a minimum by its loss, to within ``error_model.LOSS_RTOL`` = 1e-9 of the loss
 scale, while the loss adds terms that pair the inputs' squares (theta^2 omega^2 beside
 beta eta_dec^2, sigma^2 lambda^2, ...): a term below loss_rtol of another is invisible to that
 test, so no two magnitudes may be more than loss_rtol^-1/2 (about 3.2e4) apart, else a branch of
@@ -28,12 +28,12 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from .error_model import LOSS_RTOL
 from .errors import InstanceError
 
 MAX_DIMENSION = 32
 MAX_SAMPLES = 100_000
 SMALLEST_MAGNITUDE, LARGEST_MAGNITUDE = 2.0 ** -127, 2.0 ** 127
-LOSS_RTOL = 1e-9                         # verifier.checks.Tolerances().loss_rtol (a test keeps them equal)
 LARGEST_SPREAD = LOSS_RTOL ** -0.5
 
 

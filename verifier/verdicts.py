@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
 from hypothesis.reporting import with_reporter
 
-from .checks import AT_BOUNDARY, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, SKIPPED, VERIFIED, Outcome, has_premise
 from .confirmation import Confirmer
+from .judge import AT_BOUNDARY, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, SKIPPED, VERIFIED, Outcome, has_premise
 from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
 from .spec import Claim, Restricted, Theorem

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..batch import closed_form_values, group_by_dims, instantiate
-from ..checks import _spectrum
+from ..judge import spectrum
 from ..loader import load_spec, registry
 from ..numeric import MinimiserSettings
 from ..pipeline import Pipeline, PipelineSettings
@@ -91,7 +91,7 @@ def minimiser_spectra(theorem, insts, settings: ReportSettings, restarts: int) -
     for claim in spectrum_claims(theorem):
         kind, name = claim.measured
         m = torch.tensor([r.minimiser["matrices"][name] for r in results], dtype=torch.float64)
-        out[claim.name] = _spectrum(kind, m).sort(dim=-1, descending=True).values.numpy()
+        out[claim.name] = spectrum(kind, m).sort(dim=-1, descending=True).values.numpy()
     return out, np.array([r.minimiser["certified"] for r in results])
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from ..checks import INCONCLUSIVE, REFUTED, VERIFIED
+from ..judge import INCONCLUSIVE, REFUTED, VERIFIED
 from ..instances import Instance
 from ..numeric import MinimiserSettings
 from ..pipeline import PipelineSettings, resolve_device

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ..checks import INCONCLUSIVE, NOT_APPLICABLE, REFUTED, VERIFIED
+from ..judge import INCONCLUSIVE, NOT_APPLICABLE, REFUTED, VERIFIED
 from ..errors import VerifierError
 from ..pipeline import Pipeline
 from ..pytest_options import examples_scale, symbolic
