@@ -25,8 +25,10 @@ from .spec import (
 from .spec import MatrixRelationFamily
 from .spec import ExpressionRank, Restricted, ScaledMatrixRelation
 
-VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
-NOT_APPLICABLE = "NOT APPLICABLE"        # a claim no instance met the premise of: says nothing, exit status 0
+from .status import Status, severity
+
+VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE, Status.SKIPPED
+NOT_APPLICABLE = Status.NOT_APPLICABLE   # a claim no instance met the premise of: says nothing, exit status 0
 
 
 @dataclass(frozen=True)
@@ -416,9 +418,6 @@ def check_alternative(claim: AlternativeOptimum, ev: Evidence) -> list[Outcome]:
     return out
 
 
-_SEVERITY = {REFUTED: 3, INCONCLUSIVE: 2, SKIPPED: 1, VERIFIED: 0}
-
-
 def check_relation_family(claim: MatrixRelationFamily, ev: Evidence) -> list[Outcome]:
     """Each member is checked as a MatrixRelation; an instance gets its worst member's outcome
     (REFUTED > INCONCLUSIVE > SKIPPED > VERIFIED), naming that member."""
@@ -428,7 +427,7 @@ def check_relation_family(claim: MatrixRelationFamily, ev: Evidence) -> list[Out
     for i in range(ev.batch.size):
         outcomes = [m[i] for m in members]
         ratio = lambda o: o.metrics.get("residual", 0.0) / max(o.metrics.get("tolerance", 1.0), 1e-300)
-        k = max(range(len(outcomes)), key=lambda j: (_SEVERITY[outcomes[j].status], ratio(outcomes[j])))
+        k = max(range(len(outcomes)), key=lambda j: (severity(outcomes[j].status), ratio(outcomes[j])))
         worst = outcomes[k]
         metrics = {**worst.metrics, "worst_member": k + 1, "members": len(outcomes)}
         out.append(Outcome(worst.status, f"member {k + 1} of {len(outcomes)} ({claim.residuals[k]} = 0): "

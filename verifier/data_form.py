@@ -46,7 +46,9 @@ from .numeric import (
     STALL_LIMIT, Derivatives, MinimiserSettings, Parametrisation, certify_points, pseudo_newton_step,
 )
 
-VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
+from .status import Status
+
+VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE, Status.SKIPPED
 
 # Relative tolerance of the identity (1): both sides are sums of O(1) terms evaluated in float64.
 IDENTITY_RTOL = 1e-9

@@ -56,8 +56,9 @@ from sympy.polys.polyerrors import BasePolynomialError
 
 from .budget import BudgetExceeded, call_with_budget
 from .errors import SpecError
+from .status import Status
 
-VERIFIED, REFUTED, INCONCLUSIVE = "VERIFIED", "REFUTED", "INCONCLUSIVE"
+VERIFIED, REFUTED, INCONCLUSIVE = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE
 
 # Numeric settings (all in decimal digits / relative to the scale of the quantity compared).
 DPS = 60                       # working precision of every numeric evaluation
