@@ -16,8 +16,6 @@ the status to 1, so every output lists them (a 0 exit must not hide them).
 """
 from __future__ import annotations
 
-from typing import Iterable
-
 from ..status import Status, combine_exit_codes, exit_code
 
 VERIFIED, REFUTED, INCONCLUSIVE = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE
