@@ -43,7 +43,7 @@ from verifier.spec import (
     RankCount, Reduction, RelationAtPrecision, SingularValues, SortedVector,
     SortingBasis, Theorem, VanishingCoordinates, Variable, ZeroLines,
 )
-from verifier.strategies import _vectors as draw_vectors   # the engine's sigma shapes: distinct/isotropic/repeated
+from verifier.strategies import fixed_vectors   # the engine's sigma shapes: distinct/isotropic/repeated
 
 # --------------------------------------------------------------------------- the model with Sigma fixed
 
@@ -82,7 +82,7 @@ DATA_FORM = DataForm(equation="(5)", parameters=tuple(Variable(m) for m in (U1, 
 def _instances(draw, theorem, latent: dict, dims: dict):
     """CVAE pairs whose theta_i sit below / at / above their own thresholds beta c^2 sigma'_i^2 (as in
     cvae.instances_with, which aims at Theorem 2's single threshold), or any of cvae's other data modes."""
-    vectors = draw(draw_vectors(theorem, latent))
+    vectors = draw(fixed_vectors(theorem, latent))
     mode = draw(st.sampled_from(["threshold", "threshold", "threshold", "other"]))
     if mode == "other":
         base = draw(cvae.instances_with(theorem, latent, dims))
