@@ -1,0 +1,289 @@
+"""Run everything ``verifier report`` shows and gather the results, which ``verifier.report`` renders.
+
+``run_all`` checks every registered theorem (claim by claim, timing each), every proof in
+``proofs_check``, and every section in ``SECTION_PROVIDERS``; it classifies refutations
+(``report/status.py``), lists the errata and returns :class:`~verifier.report.results.Results`.
+Progress goes to ``progress`` (stderr in the CLI).  With ``jobs`` > 1 the theorems and proofs run
+in that many worker processes while the sections run in this one: every check is single-threaded
+and deterministic given the seed, so the results are those of a serial run, only sooner.
+"""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import platform
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+
+from .numeric import MinimiserSettings
+from .pipeline import PipelineSettings
+from .report import status as st
+from .report.errata import claim_errata, step_errata
+from .report.profiles import profile as profile_of
+from .report.results import SCHEMA_VERSION, Results
+from .report.sections import SECTION_PROVIDERS, ReportSettings, Section, load_provider
+
+_PACKAGES = ("vae-theorem-verifier", "torch", "sympy", "numpy", "hypothesis", "matplotlib", "jsonschema")
+
+
+def _jsonable(obj):
+    """Plain JSON values: numpy scalars, sympy objects and the like via str, non-finite numbers as null."""
+    return _finite(json.loads(json.dumps(obj, default=str)))
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def environment(settings: ReportSettings, command: str) -> dict:
+    import torch
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    device_name = torch.cuda.get_device_name(0) if settings.device == "cuda" else platform.processor() or "cpu"
+    return {"command": command, "profile": settings.profile, "seed": settings.seed, "device": settings.device,
+            "device_name": device_name, "python": platform.python_version(), "platform": platform.platform(),
+            "packages": versions, "torch_threads": torch.get_num_threads()}
+
+
+# ---------------------------------------------------------------- theorems
+
+def _claim_evidence(cv: dict) -> dict:
+    """The summary columns of one claim: instances tried, worst error, loss gap, tolerance."""
+    worst = cv.get("worst") or {}
+    error = next((worst[k] for k in ("max_error", "residual") if k in worst), None)
+    tol = next((worst[k] for k in ("tolerance", "loss_tol") if k in worst), None)
+    return {"instances_tried": sum(cv["counts"].values()), "worst_error": error,
+            "loss_gap": worst.get("loss_gap"), "tolerance": tol}
+
+
+def _load(name: str):
+    """A registered theorem; a module that cannot be imported is a spec error that names it."""
+    from .errors import SpecError
+    from .loader import load_spec
+    try:
+        return load_spec(name)
+    except ImportError as exc:
+        raise SpecError(f"registered theorem {name!r} cannot be imported: {exc}") from exc
+
+
+def _pipeline_settings(prof, settings: ReportSettings) -> PipelineSettings:
+    return PipelineSettings(minimiser=MinimiserSettings(restarts=prof.restarts, seed=settings.seed,
+                                                        device=settings.device), device=settings.device)
+
+
+def check_theorems(names, prof, settings: ReportSettings, progress) -> list[dict]:
+    return [check_theorem_entry(name, prof, settings, progress) for name in names]
+
+
+def check_theorem_entry(name, prof, settings: ReportSettings, progress) -> dict:
+    """One theorem's JSON entry; a theorem that cannot be checked becomes an ERROR entry naming why."""
+    start = time.perf_counter()
+    try:
+        return _check_one(name, prof, settings, _pipeline_settings(prof, settings), progress)
+    except Exception as exc:                      # noqa: BLE001 - the report shows it and goes on
+        from .errors import VerifierError
+        cls = st.SPEC_ERROR if isinstance(exc, VerifierError) else st.REFUTED
+        progress(f"theorem {name}: {type(exc).__name__}: {str(exc)[:300]}")
+        return {"theorem": name, "title": "(could not be checked)", "source": "", "status": "ERROR",
+                "error": f"{type(exc).__name__}: {exc}", "error_class": cls, "seed": settings.seed,
+                "instances_evaluated": 0, "elapsed_s": round(time.perf_counter() - start, 3),
+                "tolerances": {}, "tolerances_text": "", "device": settings.device, "claims": [],
+                "errata": [], "counts": _counts([cls]), "exit_code": st.exit_status([cls])}
+
+
+def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict:
+    from .verdicts import check_theorem
+    theorem = _load(name)
+    marks = []                  # (claim name, start time): check_theorem reports each claim as it starts
+
+    def tick(msg, _marks=marks, _name=name):
+        _marks.append((msg.split(": ", 1)[-1], time.perf_counter()))
+        progress(f"theorem {msg}")
+
+    progress(f"theorem {name}: symbolic checks of the closed forms")
+    verdict = check_theorem(theorem, instances=prof.examples, batch_size=prof.batch, max_dim=prof.max_dim,
+                            seed=settings.seed, settings=pipeline, progress=tick)
+    ends = [t for _, t in marks[1:]] + [time.perf_counter()]
+    vj = _jsonable(verdict.to_json())
+    for cj, (_, start), end in zip(vj["claims"], marks, ends):
+        cj["elapsed_s"] = round(end - start, 3)
+        cj.update(_claim_evidence(cj))
+    for cj, cls in zip(vj["claims"], st.classify_claims(vj["claims"])):
+        cj["class"] = cls
+    vj["tolerances_text"] = verdict.settings.tolerances.describe()
+    vj["errata"] = claim_errata(theorem, vj["claims"])
+    vj["counts"] = _counts(c["class"] for c in vj["claims"])
+    vj["exit_code"] = st.exit_status(c["class"] for c in vj["claims"])
+    return vj
+
+
+# ---------------------------------------------------------------- proofs
+
+def check_proofs(names, settings: ReportSettings, progress) -> list[dict]:
+    return [check_proof_entry(name, settings, progress) for name in names]
+
+
+def check_proof_entry(name, settings: ReportSettings, progress) -> dict:
+    import proofs_check
+    progress(f"proof {name}")
+    start = time.perf_counter()
+    steps = []
+    for step, res in proofs_check.run_proof(name, seed=settings.seed):
+        sj = _jsonable({"equation": step.equation, "claim": step.claim, "note": step.note, **res.__dict__})
+        sj["class"] = st.classify_step(sj)
+        steps.append(sj)
+    return {"proof": name, "elapsed_s": round(time.perf_counter() - start, 3), "steps": steps,
+            "counts": _counts(s["class"] for s in steps),
+            "exit_code": st.exit_status(s["class"] for s in steps),
+            "errata": step_errata(name, steps, settings.seed)}
+
+
+# ---------------------------------------------------------------- in worker processes
+
+@dataclass(frozen=True)
+class StderrProgress:
+    """Progress lines on stderr, timed from ``started_at`` (wall clock, not perf_counter, so that worker
+    processes given this object time their lines from the same start)."""
+    started_at: float
+
+    def __call__(self, msg: str) -> None:
+        print(f"  [{time.time() - self.started_at:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def _silent(msg: str) -> None:
+    pass
+
+
+def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths, progress):
+    """Theorems and proofs in ``jobs`` worker processes, the sections here meanwhile."""
+    if not theorem_names and not proof_names:
+        return [], [], run_sections(provider_paths, settings, progress)
+    # Workers report through the caller's progress when it can travel to them (a StderrProgress).
+    remote = progress if isinstance(progress, StderrProgress) else _silent
+    # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        theorem_futures = {name: pool.submit(check_theorem_entry, name, prof, settings, remote)
+                           for name in _heaviest_first(theorem_names)}
+        proof_futures = [pool.submit(check_proof_entry, name, settings, remote) for name in proof_names]
+        sections = run_sections(provider_paths, settings, progress)
+        return ([theorem_futures[name].result() for name in theorem_names], [f.result() for f in proof_futures],
+                sections)
+
+
+def _heaviest_first(names) -> list[str]:
+    """Theorems in the order to start them: the symbolic checks dominate and grow with the number of
+    hyperparameters (Theorem 5's six take minutes, Theorem 4's three seconds), so most first; the workers
+    then finish together. Unloadable specs go last (their error entry comes from the worker)."""
+    def weight(name):
+        try:
+            return -len(_load(name).model.hyperparameters)
+        except Exception:                             # noqa: BLE001 - reported by the worker that checks it
+            return 0
+    return sorted(names, key=lambda name: (weight(name), name))
+
+
+# ---------------------------------------------------------------- sections
+
+def run_sections(providers, settings: ReportSettings, progress) -> list[Section]:
+    """Each provider in turn; one that raises becomes a failed section (ok=False) with its error."""
+    sections = []
+    for path in providers:
+        progress(f"section {path}")
+        start = time.perf_counter()
+        try:
+            section = load_provider(path)(settings)
+            if not isinstance(section, Section):
+                raise TypeError(f"returned {type(section).__name__}, not a verifier.report.sections.Section")
+        except Exception as exc:                         # noqa: BLE001 - reported, and counted as a failure
+            key = path.replace(":", "_").replace(".", "_")
+            section = Section(key=key, title=f"{path} (failed)",
+                              markdown=f"The section provider `{path}` failed:\n\n```\n"
+                                       f"{''.join(traceback.format_exception_only(type(exc), exc)).strip()}\n```",
+                              data={"error": f"{type(exc).__name__}: {exc}"}, figures=[], ok=False)
+        section.data = _jsonable(section.data)
+        section.data.setdefault("elapsed_s", round(time.perf_counter() - start, 3))
+        sections.append(section)
+    return sections
+
+
+# ---------------------------------------------------------------- all of it
+
+def _counts(classes) -> dict:
+    counts = {k: 0 for k in (st.VERIFIED, st.ERRATUM, st.REFUTED, st.INCONCLUSIVE)}
+    for c in classes:
+        counts[c] = counts.get(c, 0) + 1
+    return counts
+
+
+def _proof_names(proofs) -> list[str]:
+    if proofs is not None:
+        return list(proofs)
+    import proofs_check
+    return list(proofs_check.PROOFS)
+
+
+def run_all(settings: ReportSettings, *, command: str = "verifier report", theorems=None, proofs=None,
+            providers=None, progress=None, jobs: int = 1) -> Results:
+    """Check everything (or the given subsets: names of theorems and proofs, provider paths), the
+    theorems and proofs in ``jobs`` worker processes when ``jobs`` > 1."""
+    from .loader import registry
+    progress = progress or (lambda msg: None)
+    prof = profile_of(settings.profile)
+    start = time.perf_counter()
+    theorem_names = sorted(registry()) if theorems is None else list(theorems)
+    provider_paths = SECTION_PROVIDERS if providers is None else tuple(providers)
+
+    # proofs_check is imported only after the theorems have been checked, here and in the workers (which take
+    # the theorems first): Hypothesis's draws after a claim's first batch depend on which modules were
+    # imported before the search, and this way they are those of `verifier check`.
+    if jobs > 1:
+        theorem_results, proof_results, sections = _in_workers(jobs, theorem_names, _proof_names(proofs), prof,
+                                                               settings, provider_paths, progress)
+    else:
+        theorem_results = check_theorems(theorem_names, prof, settings, progress)
+        proof_results = check_proofs(_proof_names(proofs), settings, progress)
+        sections = run_sections(provider_paths, settings, progress)
+
+    classes = ([c["class"] for t in theorem_results for c in t["claims"]]
+               + [t["error_class"] for t in theorem_results if "error" in t]
+               + [s["class"] for p in proof_results for s in p["steps"]]
+               + [st.VERIFIED if s.ok else st.REFUTED for s in sections])
+    code = st.exit_status(classes)
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "status": {"exit_code": code,
+                   "meaning": {0: "every claim verified or an expected, documented erratum",
+                               1: "something unexpected was refuted or failed",
+                               2: "a registered spec could not be checked (see its entry)",
+                               3: "something is inconclusive"}[code],
+                   "counts": _counts(classes[:len(classes) - len(sections)]),
+                   "failed_sections": [s.key for s in sections if not s.ok],
+                   "elapsed_s": round(time.perf_counter() - start, 3)},
+        "environment": environment(settings, command),
+        "settings": {"profile": settings.profile, "seed": settings.seed, "device": settings.device,
+                     **prof.__dict__},
+        "theorems": theorem_results,
+        "proofs": proof_results,
+        "errata": [e for t in theorem_results for e in t["errata"]] + [e for p in proof_results for e in p["errata"]],
+        "sections": {s.key: {"title": s.title, "markdown": s.markdown, "data": s.data, "ok": s.ok,
+                             "figures": [{"name": f.name, "caption": f.caption, "file": f"{f.name}.png"}
+                                         for f in s.figures]} for s in sections},
+    }
+    return Results(_jsonable(report), sections)
