@@ -126,7 +126,7 @@ def _certificate_rows() -> tuple[list[dict], list]:
 
 
 def _figure(data: dict) -> Figure:
-    from verifier.report import plots   # noqa: F401 - selects the Agg backend before pyplot is imported
+    from verifier.figures import plots   # noqa: F401 - selects the Agg backend before pyplot is imported
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
