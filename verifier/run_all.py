@@ -98,7 +98,7 @@ def check_theorem_entry(name, prof, settings: ReportSettings, progress) -> dict:
         return _check_one(name, prof, settings, _pipeline_settings(prof, settings), progress)
     except Exception as exc:                      # noqa: BLE001 - the report shows it and goes on
         from .errors import VerifierError
-        cls = st.SPEC_ERROR if isinstance(exc, VerifierError) else st.REFUTED
+        cls = st.SPEC_ERROR if isinstance(exc, VerifierError) else st.INTERNAL_ERROR   # a crash is no verdict
         progress(f"theorem {name}: {type(exc).__name__}: {str(exc)[:300]}")
         return {"theorem": name, "title": "(could not be checked)", "source": "", "status": "ERROR",
                 "error": f"{type(exc).__name__}: {exc}", "error_class": cls, "seed": settings.seed,
@@ -224,6 +224,13 @@ def run_sections(providers, settings: ReportSettings, progress) -> list[Section]
 
 # ---------------------------------------------------------------- all of it
 
+def _section_class(section: Section) -> str:
+    """A section that raised (run_sections kept its error) crashed; one that reports ok=False found a failure."""
+    if section.ok:
+        return st.VERIFIED
+    return st.INTERNAL_ERROR if section.title.endswith("(failed)") and "error" in section.data else st.REFUTED
+
+
 def _counts(classes) -> dict:
     counts = {k: 0 for k in (st.VERIFIED, st.ERRATUM, st.REFUTED, st.INCONCLUSIVE)}
     for c in classes:
@@ -263,7 +270,7 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
     classes = ([c["class"] for t in theorem_results for c in t["claims"]]
                + [t["error_class"] for t in theorem_results if "error" in t]
                + [s["class"] for p in proof_results for s in p["steps"]]
-               + [st.VERIFIED if s.ok else st.REFUTED for s in sections])
+               + [_section_class(s) for s in sections])
     code = st.exit_status(classes)
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -272,7 +279,8 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
                    "meaning": {0: "every claim verified or an expected, documented erratum",
                                1: "something unexpected was refuted or failed",
                                2: "a registered spec could not be checked (see its entry)",
-                               3: "something is inconclusive"}[code],
+                               3: "something is inconclusive",
+                               4: "a check or a section crashed: an internal error (see its entry)"}[code],
                    "counts": _counts(classes[:len(classes) - len(sections)]),
                    "failed_sections": [s.key for s in sections if not s.ok],
                    "elapsed_s": round(time.perf_counter() - start, 3)},

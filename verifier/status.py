@@ -8,9 +8,9 @@ checks, the pytest plugin and the report -- can use it.
 
 Severity: the status of anything made of parts (an instance checked against several members, a
 claim over its instances, a theorem over its claims, a report over everything) is the most severe
-status among its parts.  The exit status of a run is that of its most severe status: 2 when a spec
-could not be checked at all, else 1 when something was refuted, else 3 when something is
-inconclusive, else 0.  An erratum (refuted as printed, its documented correction verified) and a
+status among its parts.  The exit status of a run is that of its most severe status: 4 when a check
+crashed (an internal error, never counted as a refutation), else 2 when a spec could not be checked at
+all, else 1 when something was refuted, else 3 when something is inconclusive, else 0.  An erratum (refuted as printed, its documented correction verified) and a
 claim no instance met the premise of leave it 0.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Iterable
 class Status(StrEnum):
     """Most severe first (the order of definition is the order of severity)."""
 
+    INTERNAL_ERROR = "INTERNAL_ERROR"   # a check or a report section that crashed: a bug of the verifier, no verdict
     SPEC_ERROR = "SPEC_ERROR"           # a spec that cannot be checked at all (malformed, not importable)
     REFUTED = "REFUTED"                 # a concrete, certified and replayed counterexample
     INCONCLUSIVE = "INCONCLUSIVE"       # the evidence could not settle it: never counted as verified
@@ -32,7 +33,7 @@ class Status(StrEnum):
 
     @property
     def severity(self) -> int:
-        """Larger is more severe: NOT APPLICABLE is 0, SPEC_ERROR the largest."""
+        """Larger is more severe: NOT APPLICABLE is 0, INTERNAL_ERROR the largest."""
         return len(_ORDER) - 1 - _ORDER.index(self)
 
     @property
@@ -41,7 +42,7 @@ class Status(StrEnum):
 
 
 _ORDER = tuple(Status)
-_EXIT_CODES = {Status.SPEC_ERROR: 2, Status.REFUTED: 1, Status.INCONCLUSIVE: 3}
+_EXIT_CODES = {Status.INTERNAL_ERROR: 4, Status.SPEC_ERROR: 2, Status.REFUTED: 1, Status.INCONCLUSIVE: 3}
 # An unknown status (one a later check adds before it is defined here) ranks just after INCONCLUSIVE:
 # it settled nothing, but nothing says it failed.
 _UNKNOWN_SEVERITY = Status.SKIPPED.severity

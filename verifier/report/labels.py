@@ -20,6 +20,7 @@ _KNOWN = {
     st.REFUTED: ("refuted", "#c62828"),
     st.INCONCLUSIVE: ("inconclusive", "#6f42c1"),
     st.SPEC_ERROR: ("spec error: could not be checked", "#c62828"),
+    st.INTERNAL_ERROR: ("internal error: the check crashed", "#c62828"),
     st.NOT_APPLICABLE: ("not applicable: no instance met its premise", "#6e7781"),
 }
 NEUTRAL = "#6e7781"

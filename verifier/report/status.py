@@ -9,9 +9,10 @@ correction and the correction holds:
   attaches only after the corrected step was VERIFIED.
 
 The statuses, their order and their exit codes are ``verifier.status``'s (which imports nothing of the
-engine): 2 when a registered spec could not be checked at all (the report still shows the rest), else 1
-when anything else was refuted (or a check or report section crashed), else 3 when something is
-inconclusive, else 0 (a claim NOT APPLICABLE to every instance tried leaves it 0).  Errata never change
+engine): 4 when a check or a report section crashed (an internal error of the verifier, never counted as
+a refutation), else 2 when a registered spec could not be checked at all (the report still shows the
+rest), else 1 when anything else was refuted (or a report section's check failed), else 3 when something
+is inconclusive, else 0 (a claim NOT APPLICABLE to every instance tried leaves it 0).  Errata never change
 the status to 1, so every output lists them (a 0 exit must not hide them).
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..status import Status, combine_exit_codes, exit_code
 
 VERIFIED, REFUTED, INCONCLUSIVE = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE
 NOT_APPLICABLE, ERRATUM, SPEC_ERROR = Status.NOT_APPLICABLE, Status.ERRATUM, Status.SPEC_ERROR
+INTERNAL_ERROR = Status.INTERNAL_ERROR
 
 
 def classify_claims(claims: list[dict]) -> list[str]:
