@@ -87,7 +87,7 @@ def _instances(draw, theorem, latent: dict, dims: dict):
     if mode == "other":
         base = draw(cvae.instances_with(theorem, latent, dims))
         return dataclasses.replace(base, vectors=vectors)
-    hyper = {h.symbol.name: draw(cvae._positive) for h in theorem.model.hyperparameters}
+    hyper = {h.symbol.name: draw(cvae.positive) for h in theorem.model.hyperparameters}
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     d2_ = dims["d2"]
     sig = np.sort(np.asarray(vectors["sigma"]))
@@ -102,7 +102,7 @@ def _instances(draw, theorem, latent: dict, dims: dict):
         lo, hi = {"below": (0.05, 0.95), "above": (1.05, 4.0), "mixed": (0.1, 3.0)}[regime]
         theta_ = [t * draw(st.floats(lo, hi)) for t in thr]
     theta_ = sorted(theta_, reverse=True)
-    rho = cvae._correlations(draw, min(dims["d0"], d2_))
+    rho = cvae.correlations(draw, min(dims["d0"], d2_))
     psi = [t / (1 - rho[k] ** 2) if k < len(rho) else t for k, t in enumerate(theta_)]
     phi = [draw(st.floats(0.1, 4.0)) for _ in range(dims["d0"])]
     N = draw(st.integers(dims["d0"] + d2_, dims["d0"] + d2_ + 3))
