@@ -57,7 +57,7 @@ class VerdictItem(pytest.Item):
     """What claim and step items share: the outcome of a verdict, and its record in JUnit XML."""
 
     def outcome(self, status: str, message: str, expected: bool = False) -> None:
-        self.user_properties.append(("verdict", status))
+        self.user_properties.append(("verdict", str(status)))    # plain str: pytest-xdist sends it between processes
         if status == Status.VERIFIED:
             return
         if status == Status.REFUTED:
