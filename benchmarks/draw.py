@@ -10,11 +10,11 @@ from __future__ import annotations
 import sympy as sp
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings, strategies as st
 
-from verifier.strategies import _hooks, dimensions
+from verifier.strategies import model_strategies, dimensions
 
 
 def _dimensions(theorem, d: int, uniform: bool = False):
-    dims_strategy, _ = _hooks(theorem)
+    dims_strategy, _ = model_strategies(theorem)
     if uniform or dims_strategy is dimensions:
         return st.just(({str(s): d for s in theorem.model.latent_dims}, {str(s): d for s in theorem.model.data_dims}))
     return dims_strategy(theorem, d).filter(lambda ld: max(ld[0].values()) == d)
@@ -37,7 +37,7 @@ def draw_batch(theorem, d: int, size: int, seed: int = 0) -> list:
 
 
 def _draw(theorem, dims_strategy, size: int, seed: int) -> list:
-    _, instance_strategy = _hooks(theorem)
+    _, instance_strategy = model_strategies(theorem)
     strategy = dims_strategy.flatmap(
         lambda ld: st.lists(instance_strategy(theorem, *ld), min_size=size, max_size=size))
     found = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from verifier.status import Status
+
 from .step import ProofStep, StepResult
 from . import appendix_c, d1_theorem1, d2_theorem4, e_theorem2, f1_theorem3, f2_theorem5
 
@@ -26,10 +28,10 @@ PROOFS: dict[str, tuple[ProofStep, ...]] = {
 def evaluate(step: ProofStep, seed: int = 0) -> StepResult:
     """Run a step; if refuted and it carries a corrected statement, verify that in its place."""
     res = step.run(seed)
-    if res.status != "REFUTED" or step.corrected is None:
+    if res.status != Status.REFUTED or step.corrected is None:
         return res
     fixed = dataclasses.replace(step, printed=step.corrected, corrected=None).run(seed)
-    if fixed.status == "VERIFIED":
+    if fixed.status == Status.VERIFIED:
         return dataclasses.replace(
             res, corrected=step.corrected_text, changes_theorem=step.changes_theorem,
             evidence=res.evidence + f" | corrected step VERIFIED: {fixed.evidence}")

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-STATUSES = ("VERIFIED", "REFUTED", "INCONCLUSIVE")
+from verifier.status import Status
+
+STATUSES = (Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE)   # what a step's check can conclude
 
 
 @dataclass(frozen=True)
 class StepResult:
-    status: str            # exactly "VERIFIED", "REFUTED" or "INCONCLUSIVE"
+    status: str            # one of STATUSES (given as a Status or its string; stored as the Status)
     method: str
     evidence: str
     counterexample: dict | None = None
@@ -23,8 +25,9 @@ class StepResult:
 
     def __post_init__(self):
         if self.status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
-        if self.status == "REFUTED" and self.counterexample is None:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+        object.__setattr__(self, "status", Status(self.status))
+        if self.status == Status.REFUTED and self.counterexample is None:
             # the project's rule: no REFUTED without a replayable counterexample
             raise ValueError("a REFUTED result needs a counterexample")
 

@@ -7,7 +7,7 @@ import pytest
 
 import proofs_check
 import verifier.loader
-import verifier.report.collect
+import verifier.run_all
 import verifier.solve
 import verifier.training.command
 import verifier.training.tables
@@ -35,7 +35,7 @@ COMMANDS = {
     "proofs": (["check", "proof:C"], proofs_check, "run_proof"),
     "train": (["train", "--experiment", "vae"], verifier.training.command, "run"),
     "tables": (["tables"], verifier.training.tables, "run"),
-    "report": (["report", "--out", "{tmp}/report"], verifier.report.collect, "collect"),
+    "report": (["report", "--out", "{tmp}/report"], verifier.run_all, "collect"),
 }
 
 
@@ -77,8 +77,8 @@ def test_help_documents_every_exit_code(capsys):
 
 
 def test_a_theorem_that_crashes_in_the_report_is_an_internal_error_not_a_refutation(monkeypatch):
-    monkeypatch.setattr(verifier.report.collect, "_check_one", _explode)
-    entry = verifier.report.collect.check_theorem_entry("theorem4", PROFILES["quick"], ReportSettings(),
+    monkeypatch.setattr(verifier.run_all, "_check_one", _explode)
+    entry = verifier.run_all.check_theorem_entry("theorem4", PROFILES["quick"], ReportSettings(),
                                                         lambda msg: None)
     assert entry["error_class"] == st.INTERNAL_ERROR and entry["exit_code"] == 4
     assert st.exit_status([st.INTERNAL_ERROR, st.REFUTED, st.SPEC_ERROR]) == 4

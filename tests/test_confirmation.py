@@ -14,7 +14,7 @@ import theorems.cvae as cvae
 from theorems import theorem2_cvae_learnable_sigma as t2
 from theorems import theorem4_vae_learnable_sigma as t4
 from theorems.linear_vae import omega, lam
-from verifier.checks import INCONCLUSIVE, REFUTED, VERIFIED, Outcome
+from verifier.judge import INCONCLUSIVE, REFUTED, VERIFIED, Outcome
 from verifier.confirmation import Confirmer, extended_loss
 from verifier.instances import Instance, whitened_second_moment
 from verifier.pipeline import Pipeline

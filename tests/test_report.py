@@ -14,13 +14,13 @@ import pytest
 
 from verifier.cli import main
 from verifier.errors import UsageError
-from verifier.report import collect as collect_mod
+from verifier import run_all as run_all_mod
 from verifier.report import status as st
 from verifier.report import write as write_mod
-from verifier.report.collect import collect
 from verifier.report.profiles import Profile
 from verifier.report.sections import Figure, ReportSettings, Section
 from verifier.report.write import parse_formats, write_report
+from verifier.run_all import run_all
 
 from chromium_page import RAW_TEX, Page, chromium_binary, visible_text
 
@@ -56,11 +56,11 @@ def fake_providers():
 @pytest.fixture(scope="module")
 def collected(fake_providers):
     """A small real collection: theorem1 (printed Remark 2 and its correction), proof C, a fake section."""
-    collect_mod.profile_of = lambda name: TINY              # tiny sizes; restored below
+    run_all_mod.profile_of = lambda name: TINY              # tiny sizes; restored below
     try:
-        return collect(ReportSettings(), theorems=["theorem1"], proofs=["C"], providers=[f"{fake_providers}:fake"])
+        return run_all(ReportSettings(), theorems=["theorem1"], proofs=["C"], providers=[f"{fake_providers}:fake"])
     finally:
-        collect_mod.profile_of = __import__("verifier.report.profiles", fromlist=["profile"]).profile
+        run_all_mod.profile_of = __import__("verifier.report.profiles", fromlist=["profile"]).profile
 
 
 def _schema():
@@ -107,11 +107,11 @@ def test_schema_rejects_a_broken_report(collected):
 
 _SERIAL = """
 import json, sys
-from verifier.report import collect as collect_mod
+from verifier import run_all as run_all_mod
 from verifier.report.profiles import Profile
 from verifier.report.sections import ReportSettings
-collect_mod.profile_of = lambda name: Profile(**json.loads(sys.argv[1]))
-report = collect_mod.collect(ReportSettings(), theorems=["theorem4", "appendix_c"], proofs=["C", "D.1"], providers=[])
+run_all_mod.profile_of = lambda name: Profile(**json.loads(sys.argv[1]))
+report = run_all_mod.run_all(ReportSettings(), theorems=["theorem4", "appendix_c"], proofs=["C", "D.1"], providers=[])
 print(json.dumps(report.report))
 """
 
@@ -130,8 +130,8 @@ def test_worker_processes_give_the_serial_report(monkeypatch):
     counterexamples as one process (run in a clean interpreter, as `verifier report --jobs 1` would be)."""
     serial = subprocess.run([sys.executable, "-c", _SERIAL, json.dumps(TINY.__dict__)], capture_output=True,
                             text=True, check=True)
-    monkeypatch.setattr(collect_mod, "profile_of", lambda name: TINY)
-    parallel = collect(ReportSettings(), theorems=["theorem4", "appendix_c"], proofs=["C", "D.1"], providers=[],
+    monkeypatch.setattr(run_all_mod, "profile_of", lambda name: TINY)
+    parallel = run_all(ReportSettings(), theorems=["theorem4", "appendix_c"], proofs=["C", "D.1"], providers=[],
                        jobs=2).report
     assert _without_timings(parallel) == _without_timings(json.loads(serial.stdout))
     assert [t["theorem"] for t in parallel["theorems"]] == ["theorem4", "appendix_c"]
@@ -164,7 +164,7 @@ def test_exit_status_of_proof_steps():
 
 
 def test_failed_section_counts_as_unexpected(fake_providers):
-    report = collect(ReportSettings(), theorems=[], proofs=[], providers=[f"{fake_providers}:failing"]).report
+    report = run_all(ReportSettings(), theorems=[], proofs=[], providers=[f"{fake_providers}:failing"]).report
     assert report["status"]["exit_code"] == 4          # a provider that raised crashed: an internal error, not 1
     (section,) = report["sections"].values()
     assert section["ok"] is False and "provider exploded" in section["markdown"]
@@ -205,12 +205,12 @@ def test_killed_run_leaves_previous_report(tmp_path):
 import os, signal
 from pathlib import Path
 from verifier.report import write as w
-from verifier.report.collect import Collected
+from verifier.report.results import Results
 real = w.render_html
 def kill_midway(*a, **k):
     os.kill(os.getpid(), signal.SIGKILL)      # dies after report.md is written into the temporary directory
 w.render_html = kill_midway
-w.write_report(Collected({json.dumps(_minimal_report())}, []), Path({str(out)!r}))
+w.write_report(Results({json.dumps(_minimal_report())}, []), Path({str(out)!r}))
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == -9, proc.stderr
@@ -268,7 +268,7 @@ def test_sweep_sees_a_mutant_closed_form():
     """The sweep's |closed form - minimiser| is tiny for Theorem 1 and large when omega drops its sqrt."""
     from theorems.linear_vae import omega
     from verifier.loader import load_spec
-    from verifier.report import theory
+    from verifier.figures import theory
     theorem = load_spec("theorem1")
     inst = theory.representative(theorem)
     coarse = np.array([0.3, 1.0])
@@ -282,7 +282,7 @@ def test_sweep_sees_a_mutant_closed_form():
 
 
 def test_collapse_thresholds_where_closed_forms_turn_zero():
-    from verifier.report.theory import collapse_thresholds
+    from verifier.figures.theory import collapse_thresholds
     grid = np.array([0.1, 1.0, 10.0])
     values = np.array([[2.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
     assert collapse_thresholds(grid, values) == [(1, pytest.approx(np.sqrt(10.0))), (2, pytest.approx(np.sqrt(0.1)))]
@@ -290,15 +290,15 @@ def test_collapse_thresholds_where_closed_forms_turn_zero():
 
 def test_phase_axes_follow_the_hyperparameter_names():
     from verifier.loader import load_spec
-    from verifier.report.theory import phase_axes
+    from verifier.figures.theory import phase_axes
     assert phase_axes("theorem1", load_spec("theorem1")) == ("beta", "eta_dec")
 
 
 # ------------------------------------------------------------------ end to end, and the HTML in a browser
 
 def test_cli_end_to_end(capsys, tmp_path, monkeypatch, fake_providers):
-    monkeypatch.setattr(collect_mod, "profile_of", lambda name: TINY)
-    monkeypatch.setattr(collect_mod, "SECTION_PROVIDERS", (f"{fake_providers}:fake",))
+    monkeypatch.setattr(run_all_mod, "profile_of", lambda name: TINY)
+    monkeypatch.setattr(run_all_mod, "SECTION_PROVIDERS", (f"{fake_providers}:fake",))
     monkeypatch.setattr("verifier.loader.registry", lambda: {"theorem4": "theorems.theorem4_vae_learnable_sigma"})
     monkeypatch.setattr("proofs_check.PROOFS", {"C": __import__("proofs_check").PROOFS["C"]})
     # --jobs 1: the monkeypatched profile and registry live in this process (workers: see the test above)
@@ -352,7 +352,7 @@ def test_sweep_range_holds_every_collapse_threshold_of_its_instance():
     """Theorem 2's representative instance collapsed everywhere on [0.1, 10]; the chosen instance has
     thresholds, the range holds them all, and the bisected ones sit where the spec's threshold puts them."""
     from verifier.loader import load_spec
-    from verifier.report import theory
+    from verifier.figures import theory
     theorem = load_spec("theorem2")
     inst = theory.sweep_instance(theorem, "beta", seed=0)
     marks = theory._all_thresholds(theorem, inst, "beta")

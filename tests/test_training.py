@@ -13,7 +13,9 @@ from verifier.cli import main
 from verifier.errors import InstanceError, UsageError
 from verifier.instances import Instance
 from verifier.loader import load_spec
-from verifier.training import data, experiments, measures, predict
+from verifier.training import (
+    cvae_experiment, data, experiments, measures, mhvae_experiment, predict, sweeps, vae_experiment,
+)
 from verifier.training.models import LinearCVAE, LinearMHVAE, LinearVAE
 from verifier.training.train import TrainSettings, train
 
@@ -205,7 +207,7 @@ def test_cvae_predicted_kl_is_the_trained_models_kl_at_the_optimum():
     theorem = load_spec("theorem2")
     values = {"beta": 1.0, "eta_enc": 1.3, "eta_dec": 0.8}
     grid = np.array([0.15, 0.3, 0.6])
-    kl = experiments.cvae_predicted_kl(theorem, ds, 4, values, grid)
+    kl = cvae_experiment.cvae_predicted_kl(theorem, ds, 4, values, grid)
     w = whitening(ds.x, ds.y)
     for b, row in zip(grid, kl):
         pred = predict.predict(theorem, Instance({"d1": 4}, {**values, "beta": float(b)}, {}, X=ds.x, Y=ds.y))
@@ -225,25 +227,25 @@ def test_cvae_predicted_kl_is_the_trained_models_kl_at_the_optimum():
 
 def test_cvae_epsilon_and_collapse_intervals():
     predicted_kl = np.array([[0.5, 0.2, 0.03], [0.4, 0.01, 0.0], [0.2, 0.0, 0.0]])
-    assert experiments.cvae_epsilon(predicted_kl, np.array([True, True, True])) == pytest.approx(0.005)
-    assert experiments.cvae_epsilon(predicted_kl, np.array([True, False, True])) == pytest.approx(0.015)
+    assert cvae_experiment.cvae_epsilon(predicted_kl, np.array([True, True, True])) == pytest.approx(0.005)
+    assert cvae_experiment.cvae_epsilon(predicted_kl, np.array([True, False, True])) == pytest.approx(0.015)
     points = np.array([1.0, 2.0, 4.0])
     grid = np.array([0.7, 1.4, 2.8, 5.6])                    # between the points: 3, 2, 1, 0 active
     judged = np.ones(4, dtype=bool)
-    rows = experiments._collapse_intervals(grid, np.array([3, 2, 1, 0]), points, judged)
+    rows = sweeps.collapse_intervals(grid, np.array([3, 2, 1, 0]), points, judged)
     assert [(r["measured_above"], r["measured_at_or_below"]) for r in rows] == [(2.8, 5.6), (1.4, 2.8), (0.7, 1.4)]
     assert all(r["agrees"] for r in rows)
     # One dimension collapsing late (measured 2 active at 2.8, where 1 is predicted): dimension 2's interval
     # is (2.8, 5.6], which misses its predicted point 2.0.
-    rows = experiments._collapse_intervals(grid, np.array([3, 2, 2, 0]), points, judged)
+    rows = sweeps.collapse_intervals(grid, np.array([3, 2, 2, 0]), points, judged)
     assert [r["agrees"] for r in rows] == [True, False, True]
     # Non-monotone counts (active again after collapsing) never agree.
-    rows = experiments._collapse_intervals(grid, np.array([3, 1, 2, 0]), points, judged)
+    rows = sweeps.collapse_intervals(grid, np.array([3, 1, 2, 0]), points, judged)
     assert not rows[1]["agrees"]
     # Only judged values count: dropping 1.4 widens dimension 3's interval to (0.7, 2.8].
-    rows = experiments._collapse_intervals(grid, np.array([3, 2, 1, 0]), points, np.array([True, False, True, True]))
+    rows = sweeps.collapse_intervals(grid, np.array([3, 2, 1, 0]), points, np.array([True, False, True, True]))
     assert (rows[2]["measured_above"], rows[2]["measured_at_or_below"]) == (0.7, 2.8)
-    assert experiments._sweep_comparison(grid, np.array([3, 2, 1, 0]), points, np.zeros(4, dtype=bool))[1] is None
+    assert sweeps.sweep_comparison(grid, np.array([3, 2, 1, 0]), points, np.zeros(4, dtype=bool))[1] is None
 
 
 def test_collapse_point_is_where_the_closed_form_vanishes():
@@ -281,12 +283,12 @@ def test_training_is_seeded():
 
 @pytest.fixture(scope="module")
 def vae_run():
-    return experiments.vae(experiments.RunSettings())             # the quick profile's size
+    return vae_experiment.vae(experiments.RunSettings())             # the quick profile's size
 
 
 def test_short_vae_run_agrees_with_theorems_1_and_4(vae_run):
     learnable, fixed = vae_run.data["learnable"], vae_run.data["fixed"]
-    assert learnable["measured_collapsed"] == learnable["predicted_collapsed"][0] == experiments.VAE_COLLAPSED
+    assert learnable["measured_collapsed"] == learnable["predicted_collapsed"][0] == vae_experiment.VAE_COLLAPSED
     assert fixed["measured_collapsed"] == 0                 # isotropic Sigma: rank drops, no dimension collapses
     assert learnable["measured_rank_V"] == fixed["measured_rank_V"] == learnable["predicted_active"]
     for run in (learnable, fixed):
@@ -321,15 +323,15 @@ def cvae_short_run():
     """A short CVAE run at the sweep values at least 15% from every collapse point Theorem 2 predicts
     on the quadrant task (where a few hundred epochs suffice), and the KL threshold of the experiment."""
     ds = data.digits("cvae")
-    points, pred = experiments._predicted_sweep("theorem2", {"d1": 8}, experiments.CVAE_VALUES, "beta", ds,
-                                                *experiments.CVAE_RANGE)
-    grid = experiments._sweep_grid(points, *experiments.CVAE_RANGE)
+    points, pred = sweeps.predicted_sweep("theorem2", {"d1": 8}, cvae_experiment.CVAE_VALUES, "beta", ds,
+                                                *cvae_experiment.CVAE_RANGE)
+    grid = sweeps.sweep_grid(points, *cvae_experiment.CVAE_RANGE)
     grid = grid[np.min(np.abs(grid[:, None] / points[None, :] - 1), axis=1) >= 0.15]
-    predicted_kl = experiments.cvae_predicted_kl(load_spec("theorem2"), ds, 8, experiments.CVAE_VALUES, grid)
-    epsilon = experiments.cvae_epsilon(predicted_kl, np.ones(len(grid), dtype=bool))
+    predicted_kl = cvae_experiment.cvae_predicted_kl(load_spec("theorem2"), ds, 8, cvae_experiment.CVAE_VALUES, grid)
+    epsilon = cvae_experiment.cvae_epsilon(predicted_kl, np.ones(len(grid), dtype=bool))
     model = LinearCVAE(16, 48, 8, beta=grid, K=len(grid), seed=0)
     train(model, (ds.x, ds.y), TrainSettings(epochs=300, batch_size=512, lr=5e-3, seed=0))
-    kl = experiments._kl_mean(model, (ds.x, ds.y))
+    kl = sweeps.mean_kl_per_dim(model, (ds.x, ds.y))
     return ds, grid, points, epsilon, kl
 
 
@@ -346,8 +348,8 @@ def test_short_cvae_run_catches_a_wrong_threshold(cvae_short_run):
     theorem = load_spec("theorem2")
     mutant = theorem.replace_closed_form(
         omega, sp.sqrt(sp.Max(0, theta**2 - beta * eta_dec**2)) / eta_enc, name="theorem2_mutant")
-    pred = predict.predict(mutant, Instance({"d1": 8}, experiments.CVAE_VALUES, {}, X=ds.x, Y=ds.y))
-    wrong = predict.collapse_point(mutant, pred, "beta", "omega", *experiments.CVAE_RANGE)
+    pred = predict.predict(mutant, Instance({"d1": 8}, cvae_experiment.CVAE_VALUES, {}, X=ds.x, Y=ds.y))
+    wrong = predict.collapse_point(mutant, pred, "beta", "omega", *cvae_experiment.CVAE_RANGE)
     wrong_counts = (np.nan_to_num(wrong, nan=-np.inf)[None, :] > grid[:, None]).sum(-1)
     assert not ((kl > epsilon).sum(-1) == wrong_counts).all()
 
@@ -370,12 +372,12 @@ def test_mhvae_dma_tracker_is_zero_at_the_claimed_optimum_only():
     ds = data.Dataset("synthetic", rng.normal(size=(50, 4)) @ np.diag([1.5, 1.0, 0.7, 0.4]), None, description="")
     latent, grid = {"d1": 2, "d2": 2}, np.array([0.3, 0.8])
     settings = experiments.RunSettings(epochs=1, batch_size=50)
-    record, trace = experiments._dma_tracker(theorem, ds, latent, grid, settings)
-    values = experiments.MHVAE_VALUES
+    record, trace = mhvae_experiment.dma_tracker(theorem, ds, latent, grid, settings)
+    values = mhvae_experiment.MHVAE_VALUES
     model = LinearMHVAE(4, 2, 2, beta1=values["beta1"], beta2=grid, eta_enc=values["eta_enc"], eta_dec=values["eta_dec"],
                         sigma1=values["sigma1"], K=2)
     for k, b in enumerate(grid):
-        o = predict.predict(theorem, experiments._instance_for(theorem, latent, {**values, "beta2": b}, ds))
+        o = predict.predict(theorem, sweeps.instance_for(theorem, latent, {**values, "beta2": b}, ds))
         with torch.no_grad():
             model.W1[k] = torch.as_tensor(o.optimum["V1"] @ np.linalg.pinv(o.data["Z"]))
             for name in ("U1", "U2", "W2"):

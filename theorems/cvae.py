@@ -162,7 +162,8 @@ DATA_FORM = DataForm(
 
 # --------------------------------------------------------------------------- strategies
 
-_positive = st.one_of(st.sampled_from([1.0, 0.5, 2.0]), st.floats(0.3, 3.0))
+# A hyperparameter value (public: a variant of the CVAE draws its hyperparameters as the CVAE does).
+positive = st.one_of(st.sampled_from([1.0, 0.5, 2.0]), st.floats(0.3, 3.0))
 CORRELATIONS = ("independent", "weak", "strong", "near_one")
 
 
@@ -194,7 +195,9 @@ def _targets(draw, thr: float, n: int) -> list[float]:
     return [thr * u(0.1, 3.0) for _ in range(n)]
 
 
-def _correlations(draw, n: int) -> list[float]:
+def correlations(draw, n: int) -> list[float]:
+    """n canonical correlations of x and y at one drawn level (independent, weak, strong, near one), drawn
+    with ``draw`` inside a composite strategy (public: a CVAE variant pairs its data as the CVAE does)."""
     level = draw(st.sampled_from(CORRELATIONS))
     hi = {"independent": 0.0, "weak": 0.3, "strong": 0.9, "near_one": 0.999}[level]
     lo = {"independent": 0.0, "weak": 0.0, "strong": 0.5, "near_one": 0.99}[level]
@@ -219,7 +222,7 @@ def canonical_pair(rng, N: int, phi, psi, rho, D0_: int, D2_: int) -> tuple[np.n
 @st.composite
 def instances_with(draw, theorem, latent: dict, dims: dict, mode: str | None = None):
     """One CVAE instance of the given dimensions; ``mode`` fixes how (x, y) are drawn, else drawn."""
-    hyper = {h.symbol.name: draw(_positive) for h in theorem.model.hyperparameters}
+    hyper = {h.symbol.name: draw(positive) for h in theorem.model.hyperparameters}
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     mode = mode or draw(st.sampled_from(["threshold", "threshold", "threshold", "x_equals_y", "y_in_span_x",
@@ -229,7 +232,7 @@ def instances_with(draw, theorem, latent: dict, dims: dict, mode: str | None = N
     if mode == "threshold":
         thr = hyper["beta"] * hyper["eta_dec"] ** 2
         theta = _targets(draw, thr, d2_)
-        rho = _correlations(draw, min(d0_, d2_))
+        rho = correlations(draw, min(d0_, d2_))
         psi = [t / (1 - rho[k] ** 2) if k < len(rho) else t for k, t in enumerate(theta)]
         phi = [draw(st.floats(0.1, 4.0)) for _ in range(d0_)]
         N = draw(st.integers(d0_ + d2_, d0_ + d2_ + 3))

@@ -51,9 +51,11 @@ HYPERPARAMETERS = (
 )
 
 
-def _z_matrix(instance) -> np.ndarray:
-    """Z = E[x x~^T] = P_A Phi^{1/2} from a data matrix (over its numerical rank: verifier.rank), or
-    diag(theta) from a spectrum."""
+def z_matrix(instance) -> np.ndarray:
+    """The matrix Z = E[x x~^T] = P_A Phi^{1/2} of an instance (D0 x d0, numpy): from its data matrix X
+    (whitened over its numerical rank: verifier.rank), or diag(theta) from its spectrum (positive theta
+    only).  The models whose data are the linear VAE's (MHVAE, three-latent and per-sample VAE) build
+    their statistics from it."""
     if instance.X is not None:
         P_A, Phi, _ = principal_directions(instance.X)
         return P_A * np.sqrt(Phi)
@@ -77,7 +79,7 @@ def linear_vae(encoder_variance: str) -> Model:
         raise ValueError(f"encoder_variance={encoder_variance!r}; use 'fixed' or 'learnable'")
 
     def statistics(instance):
-        Zm = _z_matrix(instance)
+        Zm = z_matrix(instance)
         mats = {"Z": Zm}
         if encoder_variance == "fixed":
             mats["Sigma"] = np.diag(np.asarray(instance.vectors["sigma"]) ** 2)

@@ -25,7 +25,7 @@ import sympy as sp
 from hypothesis import strategies as st
 from sympy import Determinant, Identity, MatrixSymbol, Trace, log
 
-from theorems.linear_vae import D0, Z, _z_matrix, c, d0, eta_dec, eta_enc
+from theorems.linear_vae import D0, Z, z_matrix, c, d0, eta_dec, eta_enc
 from verifier.instances import Instance
 from verifier.spec import Hyperparameter, Model, Variable
 
@@ -95,7 +95,7 @@ def mhvae(sigma2_kind: str, *, orders: str = "standard") -> Model:
         raise ValueError(f"orders={orders!r}; use 'standard' or 'other'")
 
     def statistics(instance):
-        Zm = _z_matrix(instance)
+        Zm = z_matrix(instance)
         return {"Z": Zm}, {"D0": Zm.shape[0], "d0": Zm.shape[1]}
 
     return Model(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Determinant, Identity, MatrixSymbol, Trace, log
 
-from theorems.linear_vae import D0, Z, _z_matrix, c, d0, eta_dec, eta_enc
+from theorems.linear_vae import D0, Z, z_matrix, c, d0, eta_dec, eta_enc
 from verifier.spec import FixedVector, Hyperparameter, Model, Variable
 
 d1, d2, d3 = sp.symbols("d1 d2 d3", integer=True, positive=True)
@@ -76,7 +76,7 @@ def mhvae3(sigma1: str = "fixed") -> Model:
         raise ValueError(f"sigma1={sigma1!r}; use 'fixed' or 'learnable'")
 
     def statistics(instance):
-        Zm = _z_matrix(instance)
+        Zm = z_matrix(instance)
         mats = {"Z": Zm}
         if sigma1 == "fixed":
             import numpy as np

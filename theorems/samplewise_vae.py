@@ -31,11 +31,11 @@ import sympy as sp
 from hypothesis import strategies as st
 from sympy import Determinant, MatrixSymbol, Trace, log
 
-from theorems.linear_vae import D0, HYPERPARAMETERS, U, V, Z, _z_matrix, beta, c, d0, d1, eta_dec
+from theorems.linear_vae import D0, HYPERPARAMETERS, U, V, Z, z_matrix, beta, c, d0, d1, eta_dec
 from verifier.errors import InstanceError
 from verifier.instances import Instance
 from verifier.spec import Model, Variable
-from verifier.strategies import _spectrum, _threshold_values, positive
+from verifier.strategies import positive, spectra, threshold_values
 
 MAX_SAMPLES = 8    # the objective has N matrices; beyond a few the minimiser only grows slower
 
@@ -89,8 +89,8 @@ def _instances(n_samples: int):
         if mode == "X_random":
             X = rng.standard_normal((n_samples, d0_)) @ rng.standard_normal((d0_, D0_)) * draw(st.floats(0.1, 3.0))
             return Instance(latent, hyper, {}, X=X, seed=seed)
-        thresholds = _threshold_values(theorem, hyper, {}, latent["d1"])
-        theta = draw(_spectrum(thresholds, d0_))
+        thresholds = threshold_values(theorem, hyper, {}, latent["d1"])
+        theta = draw(spectra(thresholds, d0_))
         if mode == "spectrum":
             return Instance(latent, hyper, {}, spectrum=theta, D0=D0_, seed=seed)
         # Rows x_n with (1/N) X^T X = P diag(theta^2) P^T: singular values of Z are exactly theta.
@@ -109,7 +109,7 @@ def samplewise_vae(n_samples: int) -> Model:
             raise InstanceError(f"data.X has {np.asarray(instance.X).shape[0]} rows, but this model has "
                                 f"N={n_samples} per-sample variances: give X with exactly {n_samples} rows "
                                 f"(one per sample), or a spectrum")
-        Zm = _z_matrix(instance)
+        Zm = z_matrix(instance)
         return {"Z": Zm}, {"D0": Zm.shape[0], "d0": Zm.shape[1]}
 
     return Model(

@@ -43,7 +43,7 @@ from verifier.spec import (
     RankCount, Reduction, RelationAtPrecision, SingularValues, SortedVector,
     SortingBasis, Theorem, VanishingCoordinates, Variable, ZeroLines,
 )
-from verifier.strategies import _vectors as draw_vectors   # the engine's sigma shapes: distinct/isotropic/repeated
+from verifier.strategies import fixed_vectors   # the engine's sigma shapes: distinct/isotropic/repeated
 
 # --------------------------------------------------------------------------- the model with Sigma fixed
 
@@ -82,12 +82,12 @@ DATA_FORM = DataForm(equation="(5)", parameters=tuple(Variable(m) for m in (U1, 
 def _instances(draw, theorem, latent: dict, dims: dict):
     """CVAE pairs whose theta_i sit below / at / above their own thresholds beta c^2 sigma'_i^2 (as in
     cvae.instances_with, which aims at Theorem 2's single threshold), or any of cvae's other data modes."""
-    vectors = draw(draw_vectors(theorem, latent))
+    vectors = draw(fixed_vectors(theorem, latent))
     mode = draw(st.sampled_from(["threshold", "threshold", "threshold", "other"]))
     if mode == "other":
         base = draw(cvae.instances_with(theorem, latent, dims))
         return dataclasses.replace(base, vectors=vectors)
-    hyper = {h.symbol.name: draw(cvae._positive) for h in theorem.model.hyperparameters}
+    hyper = {h.symbol.name: draw(cvae.positive) for h in theorem.model.hyperparameters}
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     d2_ = dims["d2"]
     sig = np.sort(np.asarray(vectors["sigma"]))
@@ -102,7 +102,7 @@ def _instances(draw, theorem, latent: dict, dims: dict):
         lo, hi = {"below": (0.05, 0.95), "above": (1.05, 4.0), "mixed": (0.1, 3.0)}[regime]
         theta_ = [t * draw(st.floats(lo, hi)) for t in thr]
     theta_ = sorted(theta_, reverse=True)
-    rho = cvae._correlations(draw, min(dims["d0"], d2_))
+    rho = cvae.correlations(draw, min(dims["d0"], d2_))
     psi = [t / (1 - rho[k] ** 2) if k < len(rho) else t for k, t in enumerate(theta_)]
     phi = [draw(st.floats(0.1, 4.0)) for _ in range(dims["d0"])]
     N = draw(st.integers(dims["d0"] + d2_, dims["d0"] + d2_ + 3))

@@ -32,7 +32,7 @@ import sympy as sp
 from hypothesis import strategies as st
 from sympy import Identity, Inverse, MatrixSymbol
 
-from theorems.linear_vae import D0, R, S, Z, _z_matrix, c, d0, eta_dec, eta_enc, lam, omega, sigma_p, theta
+from theorems.linear_vae import D0, R, S, Z, z_matrix, c, d0, eta_dec, eta_enc, lam, omega, sigma_p, theta
 from theorems.mhvae import OBJECTIVE, Sigma1, Sigma2, U1, U2, V1, W2, beta1, beta2, d1, d2
 from verifier.instances import Instance
 from verifier.spec import (
@@ -40,7 +40,7 @@ from verifier.spec import (
     MatrixRelation, Model, Optimum, RankCount, Reduction, RightSingularVectors, SingularValues, Theorem, Variable,
     ZeroLines,
 )
-from verifier.strategies import _data as draw_data   # the engine's data modes (spectrum / X), aimed at thresholds[0]
+from verifier.strategies import instance_data   # the engine's data modes (spectrum / X), aimed at thresholds[0]
 
 HYPERPARAMETERS = (
     Hyperparameter(beta1, "weight of the z1 KL term D(q(z1|x) || p(z1|z2))"),
@@ -61,7 +61,7 @@ KAPPA_RANGE = (0.1, 3.0)
 
 
 def _statistics(instance):
-    Zm = _z_matrix(instance)
+    Zm = z_matrix(instance)
     return {"Z": Zm}, {"D0": Zm.shape[0], "d0": Zm.shape[1]}
 
 
@@ -74,7 +74,7 @@ def _instances(draw, theorem, latent: dict, dims: dict):
     """kappa in KAPPA_RANGE; data from the engine's modes, theta aimed at sqrt(beta1) eta_dec."""
     hyper = {"beta1": draw(_positive(0.2, 4.0)), "kappa": draw(st.floats(*KAPPA_RANGE)),
              "eta_enc": draw(_positive()), "eta_dec": draw(_positive())}
-    data = draw(draw_data(theorem, dims, hyper, {}, latent))
+    data = draw(instance_data(theorem, dims, hyper, {}, latent))
     seed = draw(st.integers(0, 2**16))
     if "X" in data:
         return Instance(latent, hyper, {}, X=data["X"], seed=seed)

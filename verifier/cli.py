@@ -186,9 +186,12 @@ def _run(args) -> int:
     if args.command == "tables":
         from .training.tables import run as run_tables
         return run_tables(args)
-    if args.command == "report":
-        from .report.command import run as run_report
-        return run_report(args)
+    if args.command == "report":               # run everything, then render it
+        from .report.command import finish, prepare
+        from .run_all import StderrProgress, run_all
+        request = prepare(args)
+        return finish(run_all(request.settings, command=request.command, progress=StderrProgress(request.started),
+                              jobs=args.jobs), request)
     if args.command == "check" and (args.spec == "proofs" or args.spec.startswith("proof:")):
         return _check_proofs(args)
     if args.command == "check" and args.spec == "all":

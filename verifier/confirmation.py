@@ -31,7 +31,7 @@ import sympy as sp
 import torch
 
 from .batch import EXTENDED_DIGITS, extended_precision_closed_form_values, group_by_dims, instantiate, statistics_of
-from .checks import INCONCLUSIVE, REFUTED, VERIFIED, Outcome
+from .judge import INCONCLUSIVE, REFUTED, VERIFIED, Outcome
 from .lowering import evaluate
 from .ladder import ladder
 from .numeric import Derivatives, Parametrisation, hessian_eigenvalues

@@ -6,6 +6,17 @@ tensor batch; Hypothesis shrinks a failing batch down to its single smallest
 instance).  Edge cases are drawn on purpose: d1 > D0, rank-deficient data, repeated
 and isotropic sigma_i, repeated theta_i, theta_i exactly at its threshold, all
 indices below or above their thresholds, beta < 1 and > 1.
+
+The parts are public, for a model's own ``instance_strategy`` (``spec.Model``) to compose:
+
+* ``dimensions(theorem, max_dim)`` -- (latent, data) dimension dicts;
+* ``fixed_vectors(theorem, latent)`` -- the model's fixed vectors (sigma_i), distinct, isotropic or repeated;
+* ``instance_data(theorem, dims, hyper, vectors, latent)`` -- ``{"spectrum", "D0"}`` or ``{"X"}``, aimed at
+  the theorem's first threshold;
+* ``spectra(thresholds, d0)`` -- theta_1 >= ... >= theta_d0 in a regime relative to given thresholds;
+* ``threshold_values(theorem, hyper, vectors, n)`` -- the first threshold per index (a plain function);
+* ``positive`` -- a hyperparameter value; ``model_strategies(theorem)`` -- the model's own (or default)
+  dimension and instance strategies.
 """
 from __future__ import annotations
 
@@ -19,8 +30,9 @@ from .spec import SortedVector, Theorem
 positive = st.one_of(st.sampled_from([1.0, 0.5, 2.0]), st.floats(0.2, 5.0))
 
 
-def _threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> np.ndarray:
-    """theta-thresholds per index, with the per-index quantities other than theta filled in."""
+def threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> np.ndarray:
+    """The theorem's first threshold (``theorem.thresholds[0]``) per index 0..n-1 at these hyperparameters,
+    with the per-index quantities other than theta (a sorted fixed vector) filled in."""
     subs = {h.symbol: hyper[h.symbol.name] for h in theorem.model.hyperparameters}
     per_index = {}
     for sym, src in theorem.indexed:
@@ -35,7 +47,9 @@ def _threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> n
 
 
 @st.composite
-def _vectors(draw, theorem: Theorem, latent: dict):
+def fixed_vectors(draw, theorem: Theorem, latent: dict):
+    """A dict of the model's fixed vectors (name -> tuple of the latent dimension's length), each in one
+    shape: distinct, isotropic (all equal) or repeated values."""
     vectors = {}
     for fv in theorem.model.fixed_vectors:
         n = latent[str(fv.length)]
@@ -51,8 +65,9 @@ def _vectors(draw, theorem: Theorem, latent: dict):
 
 
 @st.composite
-def _spectrum(draw, thresholds: np.ndarray, d0: int):
-    """theta_1 >= ... >= theta_d0 placed relative to the thresholds, in a chosen regime."""
+def spectra(draw, thresholds: np.ndarray, d0: int):
+    """A tuple theta_1 >= ... >= theta_d0 placed relative to ``thresholds`` (one per index), in a chosen
+    regime: all below, just above, above, mixed, repeated, or exactly at one threshold."""
     t = thresholds[:d0] if len(thresholds) >= d0 else np.concatenate([thresholds, np.full(d0 - len(thresholds), thresholds[-1])])
     lo, hi = float(t.min()), float(t.max())
     regime = draw(st.sampled_from(["below", "just_above", "above", "mixed", "at_threshold", "repeated"]))
@@ -82,7 +97,9 @@ def _spectrum(draw, thresholds: np.ndarray, d0: int):
 
 
 @st.composite
-def _data(draw, theorem: Theorem, dims: dict, hyper: dict, vectors: dict, latent: dict):
+def instance_data(draw, theorem: Theorem, dims: dict, hyper: dict, vectors: dict, latent: dict):
+    """An instance's data: ``{"spectrum": theta, "D0": D0}``, or ``{"X": X}`` (N x D0, rank d0) whose Z has
+    the spectrum theta, or a random rank-d0 X; theta is drawn by ``spectra`` against ``threshold_values``."""
     D0, d0 = dims["D0"], dims["d0"]
     n = latent[str(theorem.index_size)]
     mode = draw(st.sampled_from(["spectrum", "spectrum", "X_from_spectrum", "X_random"]))
@@ -92,8 +109,8 @@ def _data(draw, theorem: Theorem, dims: dict, hyper: dict, vectors: dict, latent
         N = draw(st.integers(d0, 3 * D0 + 2))
         X = rng.standard_normal((N, d0)) @ rng.standard_normal((d0, D0)) * draw(st.floats(0.1, 3.0))
         return {"X": X}
-    thresholds = _threshold_values(theorem, hyper, vectors, n)
-    theta = draw(_spectrum(thresholds, d0))
+    thresholds = threshold_values(theorem, hyper, vectors, n)
+    theta = draw(spectra(thresholds, d0))
     if mode == "spectrum":
         return {"spectrum": theta, "D0": D0}
     N = draw(st.integers(d0, 3 * D0 + 2))
@@ -113,16 +130,16 @@ def dimensions(draw, theorem: Theorem, max_dim: int = 4):
 @st.composite
 def _instance_with_dims(draw, theorem: Theorem, latent: dict, dims: dict):
     hyper = {h.symbol.name: draw(positive) for h in theorem.model.hyperparameters}
-    vectors = draw(_vectors(theorem, latent))
-    data = draw(_data(theorem, dims, hyper, vectors, latent))
+    vectors = draw(fixed_vectors(theorem, latent))
+    data = draw(instance_data(theorem, dims, hyper, vectors, latent))
     seed = draw(st.integers(0, 2**16))
     if "X" in data:
         return Instance(latent, hyper, vectors, X=data["X"], seed=seed)
     return Instance(latent, hyper, vectors, spectrum=data["spectrum"], D0=data["D0"], seed=seed)
 
 
-def _hooks(theorem: Theorem):
-    """The model's own dimension/instance strategies where it has them, else the defaults above."""
+def model_strategies(theorem: Theorem):
+    """(dimension strategy, instance strategy): the model's own where it has them, else the defaults above."""
     model = theorem.model
     dims = model.dimensions_strategy or dimensions
     inst = model.instance_strategy or _instance_with_dims
@@ -131,7 +148,7 @@ def _hooks(theorem: Theorem):
 
 def instances(theorem: Theorem, max_dim: int = 4) -> st.SearchStrategy[Instance]:
     """One instance of ``theorem`` with dimensions up to ``max_dim``."""
-    dims, inst = _hooks(theorem)
+    dims, inst = model_strategies(theorem)
     return dims(theorem, max_dim).flatmap(lambda ld: inst(theorem, *ld))
 
 
@@ -140,7 +157,7 @@ def instance_batches(theorem: Theorem, max_batch: int = 8, max_dim: int = 4,
     """Lists of 1..max_batch instances sharing their dimensions; with ``dimensions`` (a sympy relation
     of the dimension symbols, as in ``Restricted``) only dimensions that satisfy it, so that a claim
     made for one order of the dimensions is searched there rather than skipped."""
-    dims, inst = _hooks(theorem)
+    dims, inst = model_strategies(theorem)
     drawn = dims(theorem, max_dim)
     if dimensions is not None and dimensions is not sp.true:
         from .judge import dimensions_hold

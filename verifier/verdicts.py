@@ -31,13 +31,15 @@ from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, setti
 from hypothesis.reporting import with_reporter
 
 from .confirmation import Confirmer
-from .judge import AT_BOUNDARY, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, SKIPPED, VERIFIED, Outcome, has_premise
+from .judge import AT_BOUNDARY, Outcome, has_premise
 from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
 from .spec import Claim, Restricted, Theorem
+from .status import Status, most_severe
 from .strategies import instance_batches
 
-EXIT_CODES = {VERIFIED: 0, NOT_APPLICABLE: 0, REFUTED: 1, INCONCLUSIVE: 3}
+VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE, Status.SKIPPED
+NOT_APPLICABLE = Status.NOT_APPLICABLE
 
 
 @dataclass
@@ -76,11 +78,7 @@ class TheoremVerdict:
 
     @property
     def status(self) -> str:
-        statuses = {c.status for c in self.claims}
-        for s in (REFUTED, INCONCLUSIVE):
-            if s in statuses:
-                return s
-        return NOT_APPLICABLE if statuses == {NOT_APPLICABLE} else VERIFIED
+        return most_severe((c.status for c in self.claims), default=VERIFIED)
 
     def to_json(self) -> dict:
         return {"theorem": self.theorem.name, "title": self.theorem.title, "source": self.theorem.source,

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from theorems.linear_vae import _z_matrix
+from theorems.linear_vae import z_matrix
 from theorems.variant_mhvae3_remark1 import certified_minima
 from theorems.variant_mhvae_both_learnable import mhvae_both_learnable
 from verifier.errors import UsageError
@@ -44,7 +44,7 @@ def _dims(instance: Instance, mats: dict) -> dict:
 
 def loss_at(instance: Instance, point: dict) -> float:
     """The App. F objective (both Sigmas learnable) at ``point`` (numpy matrices by name)."""
-    mats = {"Z": _z_matrix(instance.validate(MODEL))}
+    mats = {"Z": z_matrix(instance.validate(MODEL))}
     env = {k: torch.as_tensor(np.asarray(v), dtype=torch.float64)[None] for k, v in {**mats, **point}.items()}
     env.update({k: torch.tensor([float(v)], dtype=torch.float64) for k, v in instance.hyper.items()})
     return float(evaluate(MODEL.objective, env, _dims(instance, mats), dtype=torch.float64, device="cpu")[0])
@@ -64,7 +64,7 @@ def unbounded_path(instance: Instance, eps: float) -> dict:
     if not eps > 0:
         raise UsageError(f"eps={eps!r} must be > 0")
     h, (n1, n2) = instance.hyper, (instance.latent["d1"], instance.latent["d2"])
-    D0, d0 = _z_matrix(instance.validate(MODEL)).shape
+    D0, d0 = z_matrix(instance.validate(MODEL)).shape
     c2 = (h["eta_dec"] / h["eta_enc"]) ** 2
     s = h["beta1"] * h["eta_dec"] ** 2 / (c2 * h["beta2"] * eps**2)
     t = h["beta2"] * h["eta_dec"] ** 2 / (h["beta1"] / eps**2 + c2 * h["beta2"])
@@ -113,7 +113,7 @@ def symbolic_evidence() -> dict:
 def closed_form_point(instance: Instance) -> dict:
     """z2 collapsed (U2 = W2 = 0, Sigma2 = eta_enc^2 I), z1 = Theorem 4 with eta_enc -> eta_dec, beta -> beta1."""
     h, (n1, n2) = instance.hyper, (instance.latent["d1"], instance.latent["d2"])
-    Zm = _z_matrix(instance.validate(MODEL))
+    Zm = z_matrix(instance.validate(MODEL))
     R, theta, St = np.linalg.svd(Zm, full_matrices=True)
     D0, d0 = Zm.shape
     th = np.zeros(n1)

@@ -31,11 +31,15 @@ from verifier.instances import Instance
 from verifier.numeric import MinimiserSettings
 from verifier.pipeline import PipelineSettings
 from verifier.report.sections import Figure, ReportSettings, Section
+from verifier.status import Status
 from verifier.verdicts import check_instance, check_theorem
 
 # Instances per claim search of each spec ("quick" keeps the section within ~2 minutes on 2 cores).
 EXAMPLES = {"quick": 8, "thorough": 64}
 EXTRA_COMPARISONS = {"quick": 4, "thorough": 24}
+# A study row's own verdicts, beside the claim statuses: a mutant or a conjecture that was not refuted,
+# a sweep region whose minima are (or are not) as derived.
+NOT_REFUTED, AS_DERIVED, UNEXPECTED = "NOT REFUTED", "AS DERIVED", "UNEXPECTED"
 
 # Theorem 1 instances for the convex certificates: isotropic (nuclear-norm certificate too), distinct sigma.
 CERTIFICATE_INSTANCES = (
@@ -61,8 +65,8 @@ def _mutant_rows(settings: ReportSettings) -> list[dict]:
     for name, theorem in mutants().items():
         v = check_instance(theorem, WITNESSES[name], claims=["optimum", "omega"])
         statuses = {c.claim.name: c.status for c in v.claims}
-        refuted = all(s == "REFUTED" for s in statuses.values())
-        rows.append(_row("CVAE fixed Sigma, mutant", name, "REFUTED" if refuted else "NOT REFUTED",
+        refuted = all(s == Status.REFUTED for s in statuses.values())
+        rows.append(_row("CVAE fixed Sigma, mutant", name, Status.REFUTED if refuted else NOT_REFUTED,
                          f"on its witness instance: {statuses}; {v.claims[0].detail[:120]}"))
     return rows
 
@@ -76,7 +80,7 @@ def _comparison_rows(settings: ReportSettings, extra: int) -> tuple[list[dict], 
             f"e.g. theta = {[round(t, 3) for t in ex['theta']]}, sigma = {ex['sigma']}, beta = eta = 1: "
             f"{ex['collapsed_fixed']} vs {ex['collapsed_learnable']} collapsed") if ex else "no instance beyond the premise"
     out = [_row("CVAE fixed vs learnable Sigma", "sigma_i <= eta_enc => collapses no more than Theorem 2",
-                "VERIFIED" if held else ("REFUTED" if s["violations"] else "INCONCLUSIVE"),
+                Status.VERIFIED if held else (Status.REFUTED if s["violations"] else Status.INCONCLUSIVE),
                 f"{s['premise_met']} certified instance pairs met the premise, {s['violations']} violations; {more}; "
                 f"counts match both closed forms: {s['counts_match_closed_forms']}")]
     return out, {"rows": rows, "summary": s}
@@ -86,13 +90,13 @@ def _mhvae_rows(data: dict) -> list[dict]:
     sym, summ = data["symbolic"], data["summary"]
     slopes = ", ".join(f"({k}): {v['slope']:.4f} (expected {v['expected_slope']:g})" for k, v in data["paths"].items())
     rows = [_row("MHVAE both Sigmas learnable", "unbounded below iff beta1 > beta2",
-                 "VERIFIED" if sym["slope_is_beta1_minus_beta2"] and sym["q_separates"] else "REFUTED",
+                 Status.VERIFIED if sym["slope_is_beta1_minus_beta2"] and sym["q_separates"] else Status.REFUTED,
                  f"sympy: loss along the path = ({sym['path_slope_in_log_eps2']}) log eps^2 + O(1); the reduced loss "
                  f"separates as f(u~, v~) + (beta1 - beta2) log q: {sym['q_separates']}; measured slopes "
                  f"(beta1,beta2) per log eps^2 with d1 = d2 = 2: {slopes}")]
     for region, counts in summ["counts"].items():
         rows.append(_row("MHVAE both Sigmas learnable (sweep)", region,
-                         "AS DERIVED" if summ["as_derived"][region] else "UNEXPECTED",
+                         AS_DERIVED if summ["as_derived"][region] else UNEXPECTED,
                          "certified minima: " + ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))))
     return rows
 
@@ -101,7 +105,7 @@ def _remark1_rows(data: dict) -> list[dict]:
     rows = []
     for sigma1, r in data.items():
         for t in r["conjectures"]:
-            verdict = "REFUTED" if t["counterexample_count"] else ("NOT REFUTED" if t["premise_met"] else "INCONCLUSIVE")
+            verdict = Status.REFUTED if t["counterexample_count"] else (NOT_REFUTED if t["premise_met"] else Status.INCONCLUSIVE)
             rows.append(_row(f"three-latent MHVAE, {sigma1} Sigma1 (Remark 1)", f"{t['premise']} => {t['conclusion']}",
                              verdict, f"premise met {t['premise_met']}, held {t['held']}, ties {t['ties']}, "
                                       f"counterexamples {t['counterexample_count']}, undecided {t['undecided']} "
@@ -122,7 +126,7 @@ def _certificate_rows() -> tuple[list[dict], list]:
 
 
 def _figure(data: dict) -> Figure:
-    from verifier.report import plots   # noqa: F401 - selects the Agg backend before pyplot is imported
+    from verifier.figures import plots   # noqa: F401 - selects the Agg backend before pyplot is imported
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -194,9 +198,9 @@ def variants_section(settings: ReportSettings, *, examples: int | None = None, s
         rows += got[0]
         data["certificates"] = got[1]
 
-    unexpected = [r for r in rows if r["verdict"] in ("REFUTED", "NOT REFUTED", "UNEXPECTED")
+    unexpected = [r for r in rows if r["verdict"] in (Status.REFUTED, NOT_REFUTED, UNEXPECTED)
                   and not (r["variant"].startswith("three-latent"))            # Remark 1 is a conjecture under test
-                  and not (r["variant"].endswith("mutant") and r["verdict"] == "REFUTED")]
+                  and not (r["variant"].endswith("mutant") and r["verdict"] == Status.REFUTED)]
     data.update({"rows": rows, "failed": failed, "seconds": timings, "examples_per_claim": n})
     table = "\n".join(f"| {r['variant']} | {r['claim']} | {r['verdict']} | {r['evidence']} |" for r in rows)
     md = ("Theorems and experiments beyond the paper (docs/variants.md). Verdicts of specs are the verifier's "

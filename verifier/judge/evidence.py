@@ -14,10 +14,11 @@ from ..error_model import Tolerance, Tolerances
 from ..errors import SpecError
 from ..lowering import evaluate
 from ..numeric import Derivatives, MinimiserResult, MinimiserSettings, Parametrisation, pseudo_newton_step
+from ..status import Status
 from ..spec import AllDistinct, AllEqual, PartialRank, RandomOrthogonalBasis
 
-VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = "VERIFIED", "REFUTED", "INCONCLUSIVE", "SKIPPED"
-NOT_APPLICABLE = "NOT APPLICABLE"        # a claim no instance met the premise of: says nothing, exit status 0
+VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE, Status.SKIPPED
+NOT_APPLICABLE = Status.NOT_APPLICABLE   # a claim no instance met the premise of: says nothing, exit status 0
 
 # At an index exactly on its threshold the optimum is degenerate (the loss grows only to fourth
 # order), so float64 pins the optimal point down to ~eps^(1/4) ~ 1e-4 and sqrt(max(0, .)) is not

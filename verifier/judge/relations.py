@@ -7,8 +7,9 @@ import torch
 from sympy.matrices.expressions import MatAdd
 
 from ..error_model import FLOAT_RESOLUTION, NEWTON_STEP_CHANGE, TINY, Tolerance
+from ..status import severity
 from ..spec import MatrixRelation, MatrixRelationFamily, RelationAtPrecision, ScaledMatrixRelation
-from .evidence import INCONCLUSIVE, REFUTED, SKIPPED, VERIFIED, Evidence, Outcome, gate, verdict
+from .evidence import Evidence, Outcome, gate, verdict
 
 ZERO_TERMS = "every term at the zero tolerance (0 = 0)"
 
@@ -74,7 +75,6 @@ def check_relation_at_precision(claim: RelationAtPrecision, ev: Evidence) -> lis
     return _judge_relations(claim, ev, extra_parts=newton_part)
 
 
-_SEVERITY = {REFUTED: 3, INCONCLUSIVE: 2, SKIPPED: 1, VERIFIED: 0}
 
 
 def check_relation_family(claim: MatrixRelationFamily, ev: Evidence) -> list[Outcome]:
@@ -86,7 +86,7 @@ def check_relation_family(claim: MatrixRelationFamily, ev: Evidence) -> list[Out
     for i in range(ev.batch.size):
         outcomes = [m[i] for m in members]
         ratio = lambda o: o.metrics.get("residual", 0.0) / max(o.metrics.get("tolerance", 1.0), TINY)
-        k = max(range(len(outcomes)), key=lambda j: (_SEVERITY[outcomes[j].status], ratio(outcomes[j])))
+        k = max(range(len(outcomes)), key=lambda j: (severity(outcomes[j].status), ratio(outcomes[j])))
         worst = outcomes[k]
         metrics = {**worst.metrics, "worst_member": k + 1, "members": len(outcomes)}
         out.append(Outcome(worst.status, f"member {k + 1} of {len(outcomes)} ({claim.residuals[k]} = 0): "

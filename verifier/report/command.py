@@ -1,4 +1,6 @@
-"""``verifier report``: check everything and write Markdown, HTML and JSON into one directory.
+"""``verifier report``'s command line: its options, the request they make (checked before anything
+runs), and, once ``verifier.run_all`` has run everything, the report written as Markdown, HTML and JSON
+into one directory.
 
 Progress goes to stderr, one line per theorem / claim / proof / section; stdout gets only the
 paths written and the exit status.  The exit status follows ``verifier check`` (status.py).
@@ -10,8 +12,11 @@ import os
 import shlex
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from .results import Results
+from .sections import ReportSettings
 from .write import FORMATS, check_writable, parse_formats, write_report
 
 DEFAULT_OUT = "report"
@@ -52,25 +57,37 @@ def rerun_command(args) -> str:
                                      "--seed", str(args.seed), "--device", args.device])
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class ReportRequest:
+    """A ``verifier report`` command line, checked before anything runs."""
+    out: Path
+    formats: tuple[str, ...]
+    settings: ReportSettings
+    command: str                  # the command line that reruns it
+    started: float                # wall clock (time.time()) at the start
+
+
+def prepare(args) -> ReportRequest:
+    """The request of the parsed arguments: a bad --format or an unwritable --out is a UsageError now,
+    not after the (long) run."""
     from ..pipeline import resolve_device
-    from .collect import StderrProgress, collect
-    from .sections import ReportSettings
     formats = parse_formats(args.format)
     out = Path(args.out)
     check_writable(out)
     settings = ReportSettings(profile=args.profile, seed=args.seed, device=resolve_device(args.device))
-    command = rerun_command(args)
-    start = time.perf_counter()
-    progress = StderrProgress(time.time())
-    collected = collect(settings, command=command, progress=progress, jobs=args.jobs)
-    paths = write_report(collected, out, formats)
-    status = collected.report["status"]
+    return ReportRequest(out, formats, settings, rerun_command(args), time.time())
+
+
+def finish(results: Results, request: ReportRequest) -> int:
+    """Write the results in the requested formats, print the paths, the exit status and the errata;
+    returns the exit status."""
+    paths = write_report(results, request.out, request.formats)
+    status = results.report["status"]
     for fmt, path in paths.items():
         print(f"{fmt}: {path}")
-    errata = collected.report["errata"]
+    errata = results.report["errata"]
     print(f"exit status {status['exit_code']}: {status['meaning']}; {len(errata)} errata "
-          f"({time.perf_counter() - start:.0f} s)")
+          f"({time.time() - request.started:.0f} s)")
     for e in errata:
         print(f"  erratum: {e['source']}: {e['name']} ({e['location']})")
     if status["failed_sections"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from ..status import most_severe
 from . import status as st
 
 # status -> (words, colour); colours are distinguishable for the common colour-vision deficiencies.
@@ -20,14 +21,12 @@ _KNOWN = {
     st.INCONCLUSIVE: ("inconclusive", "#6f42c1"),
     st.SPEC_ERROR: ("spec error: could not be checked", "#c62828"),
     st.INTERNAL_ERROR: ("internal error: the check crashed", "#c62828"),
-    "NOT APPLICABLE": ("not applicable: no instance met its premise", "#6e7781"),
+    st.NOT_APPLICABLE: ("not applicable: no instance met its premise", "#6e7781"),
 }
 NEUTRAL = "#6e7781"
 # The registered theorem each proof of ``proofs_check`` proves (Appendix C derives ``appendix_c``'s identities).
 THEOREM_OF_PROOF = {"C": "appendix_c", "D.1": "theorem1", "D.2": "theorem4", "E": "theorem2", "F.1": "theorem3",
                     "F.2": "theorem5"}
-# The order in which a theorem's verdict is the worst of its claims' (unknown statuses rank after INCONCLUSIVE).
-_SEVERITY = (st.INTERNAL_ERROR, st.SPEC_ERROR, st.REFUTED, st.INCONCLUSIVE, None, st.ERRATUM, st.VERIFIED, "NOT APPLICABLE")
 # A Markdown reader on a code host sees no CSS: a coloured mark stands for the colour.
 _MARKDOWN_MARK = {"#1a7f37": "🟢", "#b35900": "🟠", "#c62828": "🔴", "#6f42c1": "🟣", NEUTRAL: "⚪"}
 
@@ -57,14 +56,10 @@ def markdown_mark(status: str) -> str:
     return _MARKDOWN_MARK.get(colour(status), "⚪")
 
 
-def _rank(status: str) -> int:
-    return _SEVERITY.index(status) if status in _SEVERITY else _SEVERITY.index(None)
-
-
 def overall(counts: dict) -> str:
-    """The verdict of a theorem or proof from its counts per status: the most severe one present."""
-    present = [s for s, n in counts.items() if n]
-    return min(present, key=_rank) if present else "NOT APPLICABLE"
+    """The verdict of a theorem or proof from its counts per status: the most severe one present
+    (``verifier.status``'s order; an unknown status ranks after INCONCLUSIVE)."""
+    return most_severe((s for s, n in counts.items() if n), default=st.NOT_APPLICABLE)
 
 
 def _slug(text: str) -> str:

@@ -57,9 +57,9 @@ class Section:
 
 # The report's own sections come first; other modules add theirs here.
 SECTION_PROVIDERS: tuple[str, ...] = (
-    "verifier.report.theory:closed_form_sweeps",
-    "verifier.report.theory:phase_diagrams",
-    "verifier.report.convergence:convergence_curves",
+    "verifier.figures.theory:closed_form_sweeps",
+    "verifier.figures.theory:phase_diagrams",
+    "verifier.figures.convergence:convergence_curves",
     "verifier.training.report:training_section",
     "verifier.training.mnist_report:mnist_section",
     "verifier.experiments.variants_section:variants_section",

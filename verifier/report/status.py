@@ -8,22 +8,20 @@ correction and the correction holds:
 * a proof step is REFUTED and carries a ``corrected`` form, which ``proofs_check.evaluate``
   attaches only after the corrected step was VERIFIED.
 
-Exit status: 4 when a check or a report section crashed (an internal error of the verifier, never
-counted as a refutation), else 2 when a registered spec could not be checked at all (the report still shows
-the rest), else 1 when anything else was refuted (or a report section's check failed), else 3 when
-something is inconclusive, else 0 (a claim NOT APPLICABLE to every instance tried leaves it 0).  Errata never change the status to 1, so every output
-lists them (a 0 exit must not hide them).
+The statuses, their order and their exit codes are ``verifier.status``'s (which imports nothing of the
+engine): 4 when a check or a report section crashed (an internal error of the verifier, never counted as
+a refutation), else 2 when a registered spec could not be checked at all (the report still shows the
+rest), else 1 when anything else was refuted (or a report section's check failed), else 3 when something
+is inconclusive, else 0 (a claim NOT APPLICABLE to every instance tried leaves it 0).  Errata never change
+the status to 1, so every output lists them (a 0 exit must not hide them).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from ..status import Status, combine_exit_codes, exit_code
 
-VERIFIED, REFUTED, INCONCLUSIVE = "VERIFIED", "REFUTED", "INCONCLUSIVE"
-NOT_APPLICABLE = "NOT APPLICABLE"        # no instance met the claim's premise: says nothing, changes no exit status
-ERRATUM = "ERRATUM"                      # REFUTED as printed, correction VERIFIED
-SPEC_ERROR = "SPEC_ERROR"                # a registered spec that cannot be checked (malformed, not importable)
-INTERNAL_ERROR = "INTERNAL_ERROR"        # a check or section that crashed: a bug of the verifier, not a verdict
-EXIT_VERIFIED, EXIT_REFUTED, EXIT_SPEC_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERNAL_ERROR = 0, 1, 2, 3, 4
+VERIFIED, REFUTED, INCONCLUSIVE = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE
+NOT_APPLICABLE, ERRATUM, SPEC_ERROR = Status.NOT_APPLICABLE, Status.ERRATUM, Status.SPEC_ERROR
+INTERNAL_ERROR = Status.INTERNAL_ERROR
 
 
 def classify_claims(claims: list[dict]) -> list[str]:
@@ -40,20 +38,6 @@ def classify_step(step: dict) -> str:
     return step["status"]
 
 
-def exit_status(classes: Iterable[str]) -> int:
-    classes = set(classes)
-    if INTERNAL_ERROR in classes:
-        return EXIT_INTERNAL_ERROR
-    if SPEC_ERROR in classes:
-        return EXIT_SPEC_ERROR
-    if REFUTED in classes:
-        return EXIT_REFUTED
-    if INCONCLUSIVE in classes:
-        return EXIT_INCONCLUSIVE
-    return EXIT_VERIFIED
-
-
-def combine(codes: Iterable[int]) -> int:
-    """The status of several runs: a refutation outranks an inconclusive, which outranks success."""
-    return exit_status({EXIT_REFUTED: REFUTED, EXIT_INCONCLUSIVE: INCONCLUSIVE,
-                        EXIT_SPEC_ERROR: SPEC_ERROR, EXIT_INTERNAL_ERROR: INTERNAL_ERROR}.get(c, VERIFIED) for c in codes)
+# The report's names for the run's exit status (``verifier check`` uses them too).
+exit_status = exit_code
+combine = combine_exit_codes

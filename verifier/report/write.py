@@ -1,4 +1,4 @@
-"""Write a collected report atomically: everything goes into a temporary directory beside the
+"""Write a report's results atomically: everything goes into a temporary directory beside the
 target, which is swapped into place only when every file is written.  An interrupted run (an
 exception in a renderer, a kill) leaves the previous report untouched and no half-written file
 in it; at worst a hidden ``.NAME.tmp-*`` directory beside it, never read."""
@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
-from .collect import Collected
 from .render_html import render_html
 from .render_md import render_markdown
+from .results import Results
 
 FORMATS = ("md", "html", "json")
 FILES = {"md": "report.md", "html": "report.html", "json": "report.json"}
@@ -51,22 +51,22 @@ def figure_png(figure) -> bytes:
     return buf.getvalue()
 
 
-def write_report(collected: Collected, out: Path, formats=FORMATS) -> dict[str, Path]:
+def write_report(results: Results, out: Path, formats=FORMATS) -> dict[str, Path]:
     """Write the formats into ``out`` (replacing a previous report there); returns the paths written."""
     out = Path(out)
     check_writable(out)
     parent = out.absolute().parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
-        images = {f"{f.name}.png": figure_png(f.figure) for s in collected.sections for f in s.figures}
+        images = {f"{f.name}.png": figure_png(f.figure) for s in results.sections for f in s.figures}
         if "md" in formats:
             for name, data in images.items():
                 (tmp / name).write_bytes(data)
-            (tmp / FILES["md"]).write_text(render_markdown(collected.report), encoding="utf-8")
+            (tmp / FILES["md"]).write_text(render_markdown(results.report), encoding="utf-8")
         if "html" in formats:
-            (tmp / FILES["html"]).write_text(render_html(collected.report, images), encoding="utf-8")
+            (tmp / FILES["html"]).write_text(render_html(results.report, images), encoding="utf-8")
         if "json" in formats:
-            (tmp / FILES["json"]).write_text(json.dumps(collected.report, indent=1, allow_nan=False,
+            (tmp / FILES["json"]).write_text(json.dumps(results.report, indent=1, allow_nan=False,
                                                         default=str), encoding="utf-8")
         _swap(tmp, out)
     except BaseException:

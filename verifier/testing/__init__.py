@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 
-from ..judge import INCONCLUSIVE, REFUTED, VERIFIED
 from ..instances import Instance
 from ..numeric import MinimiserSettings
 from ..pipeline import PipelineSettings, resolve_device
 from ..pytest_options import search_seed
 from ..spec import Theorem
+from ..status import Status
 from ..verdicts import ClaimVerdict, TheoremVerdict, check_instance, replay_command
 
 
@@ -88,8 +88,8 @@ def assert_claim_holds(spec, claim: str, instance, *, settings: PipelineSettings
     any other status (an instance outside the claim's premise, say)."""
     result, ref = _check_one(spec, claim, instance, settings)
     (verdict,) = result.claims
-    if verdict.status != VERIFIED:
-        error = {REFUTED: ClaimRefuted, INCONCLUSIVE: ClaimInconclusive}.get(verdict.status, ClaimFailure)
+    if verdict.status != Status.VERIFIED:
+        error = {Status.REFUTED: ClaimRefuted, Status.INCONCLUSIVE: ClaimInconclusive}.get(verdict.status, ClaimFailure)
         raise error(describe(verdict, result, ref))      # the message starts with the status
     return verdict
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from ..judge import INCONCLUSIVE, NOT_APPLICABLE, REFUTED, VERIFIED
 from ..errors import VerifierError
 from ..pipeline import Pipeline
 from ..pytest_options import examples_scale, symbolic
 from ..spec import ClosedFormSpectrum, GlobalMinimum
+from ..status import Status
 from ..verdicts import TheoremVerdict, check_theorem
 from . import ClaimFailure, ClaimInconclusive, ClaimRefuted, ErratumRefuted, describe, settings_from
 
@@ -57,16 +57,16 @@ class VerdictItem(pytest.Item):
     """What claim and step items share: the outcome of a verdict, and its record in JUnit XML."""
 
     def outcome(self, status: str, message: str, expected: bool = False) -> None:
-        self.user_properties.append(("verdict", status))
-        if status == VERIFIED:
+        self.user_properties.append(("verdict", str(status)))    # plain str: pytest-xdist sends it between processes
+        if status == Status.VERIFIED:
             return
-        if status == REFUTED:
+        if status == Status.REFUTED:
             raise (ErratumRefuted if expected else ClaimRefuted)(message)
-        if status == INCONCLUSIVE:
+        if status == Status.INCONCLUSIVE:
             if self.config.getoption("verifier_inconclusive") == "skip":
                 pytest.skip(f"INCONCLUSIVE: {message}")
             raise ClaimInconclusive(message)
-        if status == NOT_APPLICABLE:
+        if status == Status.NOT_APPLICABLE:
             pytest.skip(f"NOT APPLICABLE: {message}")
         raise ClaimFailure(f"unknown verdict {status!r} (not VERIFIED, REFUTED, INCONCLUSIVE or NOT APPLICABLE): "
                            f"{message}")
@@ -144,8 +144,8 @@ class ClaimItem(VerdictItem):
                                  ("worst", json.dumps(verdict.worst, default=str))]
         errata = [c.name for c in spec.theorem.claims if c.erratum_of == self.claim.name]
         corrected = []
-        if errata and verdict.status == REFUTED:
-            corrected = [c for c in errata if spec.verdict(c, self).claims[0].status == VERIFIED]
+        if errata and verdict.status == Status.REFUTED:
+            corrected = [c for c in errata if spec.verdict(c, self).claims[0].status == Status.VERIFIED]
             message += ("\n  its correction " + ", ".join(errata) + (" is VERIFIED: the documented erratum"
                         if corrected else " is not VERIFIED: not the documented erratum"))
         self.outcome(verdict.status, message, expected=bool(corrected))

@@ -17,7 +17,7 @@ from ..batch import statistics_of
 from ..errors import VerifierError
 from ..hypothesis_pool import without_local_constants
 from ..instances import Instance
-from ..strategies import _threshold_values, instances
+from ..strategies import instances, threshold_values
 
 # theta_i / threshold_i at the default hyperparameters: beta in [0.1, 10] moves sqrt(beta) over [0.32, 3.2].
 ABOVE_THRESHOLD = (2.4, 1.5, 1.1, 0.8, 0.6)
@@ -52,7 +52,7 @@ def representative(theorem, *, n: int = 3, seed: int = 0, X: np.ndarray | None =
     chosen = X is None
     if chosen:
         try:
-            thresholds = _threshold_values(theorem, hyper, vectors, n)
+            thresholds = threshold_values(theorem, hyper, vectors, n)
         except Exception:                 # noqa: BLE001 - a threshold this generic code cannot evaluate
             thresholds = np.ones(n)
         theta = sorted((t * f for t, f in zip(np.maximum(thresholds, 1e-3), _factors(n))), reverse=True)
@@ -76,7 +76,7 @@ def _with_readable_data(theorem, inst: Instance, rng, replace_data: bool) -> Ins
     n = max(int(v) for v in inst.latent.values())
     hyper = {k: 1.0 for k in inst.hyper}
     try:
-        thresholds = _threshold_values(theorem, hyper, inst.vectors, n)
+        thresholds = threshold_values(theorem, hyper, inst.vectors, n)
     except Exception:                     # noqa: BLE001
         thresholds = np.ones(n)
     k = min(N, D0, n)

@@ -1,11 +1,11 @@
-"""Run every check the report shows and gather the results as JSON-serialisable data.
+"""Run everything ``verifier report`` shows and gather the results, which ``verifier.report`` renders.
 
-``collect`` checks every registered theorem (claim by claim, timing each), every proof in
+``run_all`` checks every registered theorem (claim by claim, timing each), every proof in
 ``proofs_check``, and every section in ``SECTION_PROVIDERS``; it classifies refutations
-(``status.py``) and lists the errata.  Progress goes to ``progress`` (stderr in the CLI).
-With ``jobs`` > 1 the theorems and proofs run in that many worker processes while the sections
-run in this one: every check is single-threaded and deterministic given the seed, so the
-results are those of a serial run, only sooner.
+(``report/status.py``), lists the errata and returns :class:`~verifier.report.results.Results`.
+Progress goes to ``progress`` (stderr in the CLI).  With ``jobs`` > 1 the theorems and proofs run
+in that many worker processes while the sections run in this one: every check is single-threaded
+and deterministic given the seed, so the results are those of a serial run, only sooner.
 """
 from __future__ import annotations
 
@@ -17,30 +17,19 @@ import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 
-from ..numeric import MinimiserSettings
-from ..pipeline import PipelineSettings
-from . import status as st
-from .errata import claim_errata, step_errata
-from .profiles import profile as profile_of
-from .sections import SECTION_PROVIDERS, ReportSettings, Section, load_provider
+from .numeric import MinimiserSettings
+from .pipeline import PipelineSettings
+from .report import status as st
+from .report.errata import claim_errata, step_errata
+from .report.profiles import profile as profile_of
+from .report.results import SCHEMA_VERSION, Results
+from .report.sections import SECTION_PROVIDERS, ReportSettings, Section, load_provider
 
-SCHEMA_VERSION = 1
 _PACKAGES = ("vae-theorem-verifier", "torch", "sympy", "numpy", "hypothesis", "matplotlib", "jsonschema")
-
-
-@dataclass
-class Collected:
-    """Everything the renderers need: the JSON document and the figures (not serialisable)."""
-    report: dict
-    sections: list[Section] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return self.report["status"]["exit_code"]
 
 
 def _jsonable(obj):
@@ -85,8 +74,8 @@ def _claim_evidence(cv: dict) -> dict:
 
 def _load(name: str):
     """A registered theorem; a module that cannot be imported is a spec error that names it."""
-    from ..errors import SpecError
-    from ..loader import load_spec
+    from .errors import SpecError
+    from .loader import load_spec
     try:
         return load_spec(name)
     except ImportError as exc:
@@ -108,7 +97,7 @@ def check_theorem_entry(name, prof, settings: ReportSettings, progress) -> dict:
     try:
         return _check_one(name, prof, settings, _pipeline_settings(prof, settings), progress)
     except Exception as exc:                      # noqa: BLE001 - the report shows it and goes on
-        from ..errors import VerifierError
+        from .errors import VerifierError
         cls = st.SPEC_ERROR if isinstance(exc, VerifierError) else st.INTERNAL_ERROR   # a crash is no verdict
         progress(f"theorem {name}: {type(exc).__name__}: {str(exc)[:300]}")
         return {"theorem": name, "title": "(could not be checked)", "source": "", "status": "ERROR",
@@ -119,7 +108,7 @@ def check_theorem_entry(name, prof, settings: ReportSettings, progress) -> dict:
 
 
 def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict:
-    from ..verdicts import check_theorem
+    from .verdicts import check_theorem
     theorem = _load(name)
     marks = []                  # (claim name, start time): check_theorem reports each claim as it starts
 
@@ -256,11 +245,11 @@ def _proof_names(proofs) -> list[str]:
     return list(proofs_check.PROOFS)
 
 
-def collect(settings: ReportSettings, *, command: str = "verifier report", theorems=None, proofs=None,
-            providers=None, progress=None, jobs: int = 1) -> Collected:
+def run_all(settings: ReportSettings, *, command: str = "verifier report", theorems=None, proofs=None,
+            providers=None, progress=None, jobs: int = 1) -> Results:
     """Check everything (or the given subsets: names of theorems and proofs, provider paths), the
     theorems and proofs in ``jobs`` worker processes when ``jobs`` > 1."""
-    from ..loader import registry
+    from .loader import registry
     progress = progress or (lambda msg: None)
     prof = profile_of(settings.profile)
     start = time.perf_counter()
@@ -305,4 +294,4 @@ def collect(settings: ReportSettings, *, command: str = "verifier report", theor
                              "figures": [{"name": f.name, "caption": f.caption, "file": f"{f.name}.png"}
                                          for f in s.figures]} for s in sections},
     }
-    return Collected(_jsonable(report), sections)
+    return Results(_jsonable(report), sections)

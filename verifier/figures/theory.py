@@ -22,8 +22,8 @@ from ..pipeline import Pipeline, PipelineSettings
 from ..spec import ClosedFormSpectrum
 from . import plots
 from .examples import drawn_many, representative, with_hyper
-from .profiles import profile
-from .sections import Figure, ReportSettings, Section
+from ..report.profiles import profile
+from ..report.sections import Figure, ReportSettings, Section
 
 SWEEP_DECADES = (-1.0, 1.0)        # hyperparameters swept over at least [0.1, 10] (log scale), the others held at 1
 WIDE_DECADES = (-6.0, 6.0)         # where a sweep's collapse thresholds are looked for, to choose its range

@@ -20,8 +20,8 @@ from ..numeric import MinimiserSettings
 from ..pipeline import Pipeline, PipelineSettings
 from . import plots
 from .examples import representative
-from .profiles import profile
-from .sections import Figure, ReportSettings, Section
+from ..report.profiles import profile
+from ..report.sections import Figure, ReportSettings, Section
 from .theory import per_theorem, spectrum_claims
 
 PAPER_DIM, PAPER_STD, PAPER_SAMPLES = 5, 0.1, 100      # App. A; the number of samples is not printed: ours
