@@ -35,7 +35,7 @@ COMMANDS = {
     "proofs": (["check", "proof:C"], proofs_check, "run_proof"),
     "train": (["train", "--experiment", "vae"], verifier.training.command, "run"),
     "tables": (["tables"], verifier.training.tables, "run"),
-    "report": (["report", "--out", "{tmp}/report"], verifier.run_all, "collect"),
+    "report": (["report", "--out", "{tmp}/report"], verifier.run_all, "run_all"),
 }
 
 

@@ -57,7 +57,7 @@ def _statistics(instance):
 
 
 def _raw(instance):
-    raw = cvae._raw(instance)
+    raw = cvae.DATA_FORM.raw(instance)
     if raw is not None:
         raw["Sigma"] = np.diag(np.asarray(instance.vectors["sigma"], dtype=np.float64) ** 2)
     return raw
@@ -69,7 +69,7 @@ def _fixed_data_loss(data, p):
 
 
 def _fixed_whiten(data, p):
-    return {k: v for k, v in cvae._whiten(data, {**p, "Sigma": data["Sigma"]}).items() if k != "Sigma"}
+    return {k: v for k, v in cvae.DATA_FORM.whiten(data, {**p, "Sigma": data["Sigma"]}).items() if k != "Sigma"}
 
 
 _W1, _W2, _U2 = cvae.W1d, cvae.W2d, cvae.U2d

@@ -14,8 +14,9 @@ check the first computation cannot share an error with:
 - **anything else** (that spectrum, a relation, a rank, ...): an independent minimisation (the ladder's
   first rung: more restarts from other random starts, in a fresh pipeline) must refute it again, by more
   than its point's distance to the exact minimiser along every real curvature -- including curvature
-  below the certificate's null cutoff (beside a threshold), which the checkers leave out. A difference
-  within that is settled by the claimed optimum: VERIFIED where it is verified on the instance.
+  below the certificate's null cutoff (beside a threshold), which the checkers leave out -- weighed by
+  how far that distance moves the compared values (a symmetry moves none). A difference within that is
+  settled by the claimed optimum: VERIFIED where it is verified on the instance.
 
 A difference that does not survive is no counterexample: the outcome becomes the confirmation's own
 (VERIFIED where its check passes -- the gap vanishes at 50 digits, or the independent minimiser found a
@@ -31,16 +32,20 @@ import sympy as sp
 import torch
 
 from .batch import EXTENDED_DIGITS, extended_precision_closed_form_values, group_by_dims, instantiate, statistics_of
-from .judge import INCONCLUSIVE, REFUTED, VERIFIED, Outcome
+from .judge import INCONCLUSIVE, REFUTED, VERIFIED, Outcome, spectrum
 from .lowering import evaluate
 from .ladder import ladder
-from .numeric import Derivatives, Parametrisation, hessian_eigenvalues
+from .numeric import Derivatives, Parametrisation
 from .pipeline import InstanceResult, Pipeline
 from .spec import Claim, ClosedFormSpectrum, GlobalMinimum, Restricted, Theorem
 
 # The central difference's step, relative to the point's size: its truncation error (~step^2) and its
 # rounding (~10^-EXTENDED_DIGITS / step) both stay ~1e-30 relative, far below any gradient tolerance.
 DIFFERENCE_STEP = sp.Rational(1, 10**20)
+# The probe of a spectrum's sensitivity along one eigendirection, relative to the point's size: small enough
+# that a symmetry's change (second order: ~probe x the point's size) excuses nothing, large enough that
+# float64 rounding (~1e-16 / probe) stays far below any tolerance.
+SENSITIVITY_PROBE = 1e-6
 
 
 def _matrix(values) -> sp.ImmutableMatrix:
@@ -114,6 +119,8 @@ class Confirmer:
         self.independent = Pipeline(pipeline.theorem, replace(pipeline.settings, minimiser=rung.settings))
         self.independent_name = rung.name
         self.loss_rtol = pipeline.settings.tolerances.loss_rtol
+        self.precision_limit = pipeline.settings.tolerances.precision_limit
+        self.newton_step_factor = pipeline.settings.tolerances.newton_step_factor
 
     def confirm(self, claim: Claim, result: InstanceResult) -> Outcome:
         """The outcome to count for ``claim`` on ``result``'s instance, whose outcome is REFUTED."""
@@ -162,27 +169,50 @@ class Confirmer:
                                      f"gradient is only {slope:.3e} <= {m['grad_tol']:.1e}: the float64 gradient is "
                                      f"rounding, and the stationarity is undecided", m)
 
-    def _within_soft_uncertainty(self, result: InstanceResult, outcome: Outcome) -> str | None:
-        """Why ``outcome``'s difference is not beyond doubt, or None where it is: the certified point lies within
-        |grad| / c of its exact minimiser along every direction of curvature c -- including real curvature below
-        the certificate's null cutoff (beside a threshold), which the checker's uncertainty leaves out. Only
-        eigenvalues at the Hessian's own rounding (P eps max|eig|: the symmetries) are excluded here."""
+    def _within_soft_uncertainty(self, result: InstanceResult, outcome: Outcome, claim: Claim) -> str | None:
+        """Why ``outcome``'s difference is not beyond doubt, or None where it is: the certified point lies
+        |g.v| / c from its exact minimiser along each eigendirection v of curvature c -- including real
+        curvature below the certificate's null cutoff (beside a threshold), which the checker's uncertainty
+        leaves out -- and that distance counts by how far it moves the compared spectrum (its sensitivity
+        along v, by a one-sided difference): a symmetry of the objective (a latent rotation, whose curvature is
+        the Hessian's rounding) moves no singular value, so it excuses nothing however flat it is.  Only
+        eigenvalues at the Hessian's own rounding (P eps max|eig|) are excluded outright."""
         errors = [v for k, v in outcome.metrics.items() if k == "max_error" or k.startswith("spectrum_error_")]
         if not errors:
             return None
-        grad, eigenvalues = self._gradient_and_eigenvalues(result)
-        floor = len(eigenvalues) * float(np.finfo(np.float64).eps) * float(np.abs(eigenvalues).max(initial=0.0))
-        soft = eigenvalues[eigenvalues > floor]
-        if soft.size == 0:
+        param, x, g, H = self._point_derivatives(result)
+        curvatures, directions = torch.linalg.eigh(H)
+        floor = len(curvatures) * float(np.finfo(np.float64).eps) * float(curvatures.abs().max())
+        soft = (curvatures > floor).nonzero().flatten().tolist()
+        if not soft:
             return None
         ref = max([1.0] + [abs(v) for k in ("claimed", "measured") for v in outcome.metrics.get(k, [])])
-        uncertainty = grad / float(soft.min()) * ref
+        inner = claim.inner if isinstance(claim, Restricted) else claim
+        if isinstance(inner, ClosedFormSpectrum):
+            kind, name = inner.measured
+            h = SENSITIVITY_PROBE * max(1.0, float(x.norm()))
+            moved = lambda point: spectrum(kind, param.matrices(point[None])[name])[0]
+            here = moved(x)
+            # one-sided, the larger side: a singular value at 0 is a kink, which a central difference would halve
+            sensitivity = lambda v: max(float((moved(x + h * v) - here).abs().max()),
+                                        float((moved(x - h * v) - here).abs().max())) / h
+            # as the judge's Newton-step allowances: newton_step_factor x the change under that step
+            uncertainty = self.newton_step_factor * sum(
+                float(abs(g @ directions[:, j])) / float(curvatures[j]) * sensitivity(directions[:, j]) for j in soft)
+        else:
+            # No way to move the compared quantity here: the distance itself, and only within the reach of the
+            # quadratic model it comes from (beyond precision_limit x the values it is no distance at all).
+            uncertainty = float(g.norm()) / float(curvatures[soft[0]]) * ref
+            if uncertainty > self.precision_limit * ref:
+                return None
         if max(errors) > uncertainty:
             return None
-        return (f"the difference {max(errors):.2e} lies within the certified point's distance to its exact minimiser "
-                f"along a soft direction (|grad| {grad:.1e} / curvature {float(soft.min()):.1e}, below the null cutoff)")
+        return (f"the difference {max(errors):.2e} lies within {uncertainty:.1e}, how far the certified point's "
+                f"distance to its exact minimiser along its soft directions (|grad| {float(g.norm()):.1e}, least "
+                f"curvature {float(curvatures[soft[0]]):.1e}, below the null cutoff) moves the compared values")
 
-    def _gradient_and_eigenvalues(self, result: InstanceResult) -> tuple[float, np.ndarray]:
+    def _point_derivatives(self, result: InstanceResult):
+        """The parametrisation, the minimiser's point x (P,), the gradient (P,) and the Hessian (P, P) there."""
         model = self.theorem.model
         mats, dims = statistics_of(self.theorem, result.instance)
         t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64))[None]
@@ -192,7 +222,7 @@ class Confirmer:
         derivatives = Derivatives(model.objective, param, dims, torch.float64, "cpu", block=64)
         x = param.flatten({k: t(v) for k, v in result.minimiser["matrices"].items()})
         _, g, H = derivatives(x, env, hessian=True)
-        return float(g.norm()), hessian_eigenvalues(H)[0].numpy()
+        return param, x[0], g[0], 0.5 * (H[0] + H[0].mT)
 
     def _settled_by_the_optimum(self, result: InstanceResult, outcome: Outcome, doubt: str) -> Outcome:
         """A difference within doubt: VERIFIED where the claimed optimum itself is verified on the instance
@@ -234,7 +264,7 @@ class Confirmer:
         second = again.outcomes[claim.name]
         how = f"an independent minimisation ({self.independent_name}, other random starts)"
         if second.status == REFUTED:
-            doubt = self._within_soft_uncertainty(again, second)
+            doubt = self._within_soft_uncertainty(again, second, claim)
             if doubt is None:
                 return Outcome(REFUTED, f"{outcome.detail}; confirmed by {how}", outcome.metrics)
             return self._settled_by_the_optimum(result, second, doubt)
