@@ -32,6 +32,7 @@ import sympy as sp
 import torch
 
 from .batch import EXTENDED_DIGITS, extended_precision_closed_form_values, group_by_dims, instantiate, statistics_of
+from .error_model import SENSITIVITY_PROBE
 from .judge import INCONCLUSIVE, REFUTED, VERIFIED, Outcome, spectrum
 from .lowering import evaluate
 from .ladder import ladder
@@ -42,10 +43,6 @@ from .spec import Claim, ClosedFormSpectrum, GlobalMinimum, Restricted, Theorem
 # The central difference's step, relative to the point's size: its truncation error (~step^2) and its
 # rounding (~10^-EXTENDED_DIGITS / step) both stay ~1e-30 relative, far below any gradient tolerance.
 DIFFERENCE_STEP = sp.Rational(1, 10**20)
-# The probe of a spectrum's sensitivity along one eigendirection, relative to the point's size: small enough
-# that a symmetry's change (second order: ~probe x the point's size) excuses nothing, large enough that
-# float64 rounding (~1e-16 / probe) stays far below any tolerance.
-SENSITIVITY_PROBE = 1e-6
 
 
 def _matrix(values) -> sp.ImmutableMatrix:

@@ -162,3 +162,24 @@ class Tolerance:
 def newton_distance(grad_norm: float, curvature: float) -> float:
     """|grad| / curvature: how far a certified point may lie from its exact minimiser (0 without curvature)."""
     return grad_norm / curvature if curvature > 0 else 0.0
+
+
+# The rank rule, the ladder's diagnosis, the minimiser's divergence stop, the symbolic blame's match and the
+# confirmation's sensitivity probe (each used in one module, kept here so every allowance has one home).
+# The rank cutoff's constant (error model: the rank of data).  1 is numpy.linalg.matrix_rank's choice.
+RANK_CUTOFF_FACTOR = 1.0
+# diagnose(): a direction whose curvature is below FLAT_RTOL x the loss scale is called flat -- along it the
+# gradient decays by only that factor per Newton step, so the loop runs out of iterations first.
+FLAT_RTOL = 1e-6
+# A loss below -UNBOUNDED_FACTOR x the instance's loss scale is no minimum of a bounded objective (the scale
+# includes |claimed optimum|, and every registered objective's minima lie within a few scales of 0): the problem
+# is running off to -infinity, so the loop stops it and the ladder calls the objective unbounded below there.
+UNBOUNDED_FACTOR = 1e6
+# A closed form agrees with a minimiser's coordinate when they differ by at most this * (1 + |coordinate|):
+# both are exact numbers evaluated at 60 digits, so a right closed form agrees to ~1e-55, and a wrong
+# one that came within 1e-20 of the minimiser at a sampled rational point would be a coincidence.
+MATCH_RTOL = 1e-20
+# The probe of a spectrum's sensitivity along one eigendirection, relative to the point's size: small enough
+# that a symmetry's change (second order: ~probe x the point's size) excuses nothing, large enough that
+# float64 rounding (~1e-16 / probe) stays far below any tolerance.
+SENSITIVITY_PROBE = 1e-6

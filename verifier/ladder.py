@@ -12,11 +12,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .numeric import UNBOUNDED_FACTOR, MinimiserSettings
+from .error_model import FLAT_RTOL, UNBOUNDED_FACTOR
+from .numeric import MinimiserSettings
 
-# diagnose(): a direction whose curvature is below FLAT_RTOL x the loss scale is called flat -- along it the
-# gradient decays by only that factor per Newton step, so the loop runs out of iterations first.
-FLAT_RTOL = 1e-6
 
 @dataclass(frozen=True)
 class Rung:

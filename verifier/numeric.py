@@ -32,16 +32,12 @@ from dataclasses import dataclass
 import sympy as sp
 import torch
 
-from .error_model import GRAD_RTOL, HESSIAN_RTOL
+from .error_model import GRAD_RTOL, HESSIAN_RTOL, UNBOUNDED_FACTOR
 from .lowering import evaluate
 
 # Iterations without progress after which a problem within the gradient tolerance stops.
 STALL_LIMIT = 6
 
-# A loss below -UNBOUNDED_FACTOR x the instance's loss scale is no minimum of a bounded objective (the scale
-# includes |claimed optimum|, and every registered objective's minima lie within a few scales of 0): the problem
-# is running off to -infinity, so the loop stops it and the ladder calls the objective unbounded below there.
-UNBOUNDED_FACTOR = 1e6
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# The rank cutoff's constant (error model: the rank of data).  1 is numpy.linalg.matrix_rank's choice.
-RANK_CUTOFF_FACTOR = 1.0
+from .error_model import RANK_CUTOFF_FACTOR
+
 
 
 def rank_cutoff(singular_values: np.ndarray, shape: tuple[int, int]) -> float:

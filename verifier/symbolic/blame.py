@@ -13,14 +13,11 @@ from typing import Mapping
 
 import mpmath
 
+from ..error_model import MATCH_RTOL
 from .arithmetic import fmt
 from .critical_points import critical_points, least
 from .problem import Problem
 
-# A closed form agrees with a minimiser's coordinate when they differ by at most this * (1 + |coordinate|):
-# both are exact numbers evaluated at 60 digits, so a right closed form agrees to ~1e-55, and a wrong
-# one that came within 1e-20 of the minimiser at a sampled rational point would be a coincidence.
-MATCH_RTOL = 1e-20
 
 
 def blame(problem: Problem, point: Mapping, claimed: Mapping, candidates: list[dict] | None = None,
