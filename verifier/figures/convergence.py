@@ -22,7 +22,7 @@ from . import plots
 from .examples import representative
 from ..report.profiles import profile
 from ..report.sections import Figure, ReportSettings, Section
-from .theory import per_theorem, spectrum_claims
+from .theory import per_theorem, spectrum_claims, why_missing
 
 PAPER_DIM, PAPER_STD, PAPER_SAMPLES = 5, 0.1, 100      # App. A; the number of samples is not printed: ours
 ADAM_STEPS, ADAM_LR = 200, 0.1
@@ -60,7 +60,7 @@ def convergence_curves(settings: ReportSettings) -> Section:
     for name, d, row in done:
         data.append(d)
         if row is None:
-            table.append(f"| {name} | {d.get('skipped') or 'failed: ' + d['error']} | - | - | - | - |")
+            table.append(f"| {name} | {why_missing(d)} | - | - | - | - |")
             continue
         rows.append(row)
         run, mine, seconds, insts, paper_setting = (row["run"], row["minimiser"], row["minimiser_seconds"],

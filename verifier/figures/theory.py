@@ -46,6 +46,11 @@ def per_theorem(one, settings: ReportSettings, prof) -> tuple[list[tuple[str, di
     return done, failed
 
 
+def why_missing(data: dict) -> str:
+    """A table cell for a theorem per_theorem has no figure of: why it was skipped, or how it failed."""
+    return data.get("skipped") or "failed: " + data["error"]
+
+
 def spectrum_claims(theorem) -> list[ClosedFormSpectrum]:
     return [c for c in theorem.claims if isinstance(c, ClosedFormSpectrum)]
 
@@ -209,7 +214,7 @@ def closed_form_sweeps(settings: ReportSettings) -> Section:
     for name, d, fig in done:
         data.append(d)
         if fig is None:
-            rows.append(f"| {name} | - | {d.get('skipped') or 'failed: ' + d['error']} | - |")
+            rows.append(f"| {name} | - | {why_missing(d)} | - |")
             continue
         figures.append(fig)
         worst = max(d["max_abs_difference"].values())
@@ -268,7 +273,7 @@ def phase_diagrams(settings: ReportSettings) -> Section:
     for name, d, fig in done:
         data.append(d)
         if fig is None:
-            rows.append(f"| {name} | - | {d.get('skipped') or 'failed: ' + d['error']} |")
+            rows.append(f"| {name} | - | {why_missing(d)} |")
             continue
         figures.append(fig)
         rows.append(f"| {name} | {', '.join(d['axes'])} | "
