@@ -42,6 +42,10 @@ MISTAKES = {
     "unknown_per_index_quantity": (
         'THEOREM = BASE.replace_indexed(omega, SortedVector("sigma"), name="v")',
         ["replace_indexed: symbol=omega", "has no per-index quantity omega", "['theta', 'sigma_p']"]),
+    "a_new_symbol_in_place_of_the_specs": (
+        'THEOREM = BASE.replace_indexed(sp.Symbol("theta"), SortedVector("sigma"), name="v")',
+        ["symbol=theta (a Symbol) is not the spec's own theta", "other assumptions (none; the spec's: nonnegative",
+         "import the symbol from the spec's model module"]),
     "unknown_basis": (
         'THEOREM = BASE.replace_basis(U, SortedVector("sigma"))',
         ["replace_basis: symbol=U", "has no basis U", "['R', 'S', 'T']"]),

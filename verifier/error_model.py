@@ -72,6 +72,23 @@ BOUNDARY_PERTURBATION = 1e-9
 EXTENDED_PRECISION_SENSITIVITY = 1e-6
 EXTENDED_DIGITS = 50
 
+# --------------------------------------------------------------------------- symbolic comparisons (60 digits)
+
+# The symbolic checks (verifier/symbolic/) evaluate exact expressions with 60 digits, so a true equality holds
+# to ~1e-55 of its size; each threshold below sits many orders above that and far below any real difference.
+# Two values of the reduced objective g are equal within this x max(1, |g|) (the claimed point against every
+# real critical point of every face).
+SYMBOLIC_GLOBAL_RTOL = 1e-30
+# A KKT residual at most SYMBOLIC_ZERO_RTOL x its scale is 0; above SYMBOLIC_NONZERO_RTOL x it a definite
+# violation; in between undecided (INCONCLUSIVE), never rounded either way.
+SYMBOLIC_ZERO_RTOL = 1e-40
+SYMBOLIC_NONZERO_RTOL = 1e-20
+# Continuity across a case boundary, from values a relative step of 1e-45 (symbolic.sampling.CONTINUITY_STEP)
+# either side: a continuous closed form (at worst a square root of the distance) moves by ~sqrt(1e-45) ~ 3e-23,
+# so a change below CONTINUITY_RTOL x (1 + |value|) is continuous; one above JUMP_RTOL x it is a jump.
+CONTINUITY_RTOL = 1e-15
+JUMP_RTOL = 1e-6
+
 # --------------------------------------------------------------------------- floors of references
 
 # A spectrum's reference is at least this x the value scale: a spectrum that is all zeros (complete

@@ -147,8 +147,20 @@ def known(owner: str, argument: str, value, names, missing: str) -> None:
     e.g. "theorem1 has no closed form for sigma_p; it has closed forms for", and the list follows."""
     if value in names:
         return
+    namesake = [n for n in names if str(n) == str(value)]
+    if namesake and isinstance(value, sp.Basic):
+        # sympy symbols are equal only with equal assumptions: Symbol("theta") is not the spec's theta
+        raise SpecError(f"{owner}: {argument}={shown(value)} is not the spec's own {value}: a sympy symbol of that "
+                        f"name with other assumptions ({_assumptions(value)}; the spec's: "
+                        f"{_assumptions(namesake[0])}) -- import the symbol from the spec's model module "
+                        f"(docs/variants.md: from theorems.<the model's module> import {value}) instead of making a new one")
     raise SpecError(f"{owner}: {argument}={shown(value)}: {missing} {[str(n) for n in names]} -- use one of "
                     f"those (from the base spec), or add it to the spec first")
+
+
+def _assumptions(symbol) -> str:
+    held = [k for k in ("integer", "positive", "nonnegative", "real") if getattr(symbol, f"is_{k}", None)]
+    return ", ".join(held) or "none"
 
 
 def check_fields(obj) -> None:

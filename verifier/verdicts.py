@@ -3,7 +3,8 @@
 For each claim a Hypothesis search draws batches of instances; a REFUTED outcome is
 first confirmed (verifier.confirmation: at 50 digits, or by an independent minimisation)
 -- one that does not survive counts as the confirmation's outcome -- and the first
-confirmed one fails the search, which Hypothesis shrinks to its smallest instance.  That
+confirmed one fails the search, which Hypothesis shrinks towards its smallest instance within a
+fixed budget of candidate batches (verifier.shrink_budget: a count, so a seed gives one answer).  That
 instance is then replayed alone and confirmed again before it is reported (where it does
 not hold up, the confirmed instance found first is reported, unshrunk); a refutation
 that does not reproduce is reported as INCONCLUSIVE ("flaky"), never as REFUTED.  An
@@ -34,6 +35,7 @@ from .confirmation import Confirmer
 from .judge import AT_BOUNDARY, Outcome, has_premise
 from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
+from .shrink_budget import ShrinkBudget, ShrinkBudgetSpent
 from .spec import Claim, Restricted, Theorem
 from .status import Status, most_severe
 from .strategies import instance_batches
@@ -151,6 +153,7 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     worst: dict = {}
     confirmer = Confirmer(pipeline)
     found = {"first": None, "uncertified": None}    # the first confirmed refutation; the first uncertified instance
+    shrink = ShrinkBudget()
     drawn = instance_batches(pipeline.theorem, batch_size, max_dim,
                              dimensions=claim.dimensions if isinstance(claim, Restricted) else None)
     if directed:
@@ -162,6 +165,20 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     @hypothesis_seed(seed)
     @given(drawn)
     def search(instances):
+        if found["first"] is None:
+            failure = first_refutation(instances)
+        else:                                       # Hypothesis is shrinking: within a fixed budget
+            failure = shrink.known_failure(instances)
+            if failure is None:
+                if shrink.spent:
+                    raise ShrinkBudgetSpent
+                shrink.used += 1
+                failure = first_refutation(instances)
+        if failure is not None:
+            raise _Refuted(*failure, found["first"], confirmer)     # one raise site: one bug to Hypothesis
+
+    def first_refutation(instances):
+        """(instance, outcome) of the batch's first refuted instance, or None; counts the rest."""
         for res in pipeline.run(instances, climb=found["first"] is None):
             outcome = res.outcomes[claim.name]
             # Confirmed once, before Hypothesis shrinks it; the shrink's candidates are not (the shrunk one is,
@@ -171,19 +188,23 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
                 if outcome.status == REFUTED:
                     found["first"] = (res.instance, outcome)
             if outcome.status == REFUTED:
-                raise _Refuted(res.instance, outcome, found["first"], confirmer)
+                shrink.record(res.instance, outcome)
+                return res.instance, outcome
             if found["first"] is None:
                 counts[outcome.status] += 1
                 if outcome.status == VERIFIED:
                     _worse(outcome.metrics, worst)
                 elif outcome.status == INCONCLUSIVE and found["uncertified"] is None:
                     found["uncertified"] = (res.instance, _uncertified_detail(res, outcome))
+        return None
 
     try:
         with without_local_constants(), with_reporter(_to_stderr):
             search()
     except _Refuted as ref:
         return counts, worst, ref, found["uncertified"]
+    except ShrinkBudgetSpent:
+        return counts, worst, _Refuted(*shrink.smallest(), found["first"], confirmer), found["uncertified"]
     return counts, worst, None, found["uncertified"]
 
 

@@ -17,11 +17,12 @@ import numpy as np
 from theorems.cvae import canonical_pair
 from theorems.theorem2_cvae_learnable_sigma import THEOREM as LEARNABLE
 from theorems.variant_cvae_fixed_sigma import THEOREM as FIXED
+from verifier.error_model import Tolerances
 from verifier.instances import Instance
 from verifier.pipeline import Pipeline
 
-# Singular values below ZERO x the reference are zero, above NONZERO x it non-zero (the engine's band).
-ZERO, NONZERO = 1e-6, 1e-3
+# Singular values below ZERO x the reference are zero, above NONZERO x it non-zero (the error model's band).
+ZERO, NONZERO = Tolerances().zero_rtol, Tolerances().nonzero_rtol
 
 
 def paired_instance(theta, sigma, *, beta=1.0, eta_enc=1.0, eta_dec=1.0, rho=0.5, seed=0) -> Instance:

@@ -9,13 +9,11 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
+from ..error_model import CONTINUITY_RTOL, JUMP_RTOL
 from .arithmetic import fmt, real, simplest
 from .findings import INCONCLUSIVE, REFUTED, VERIFIED, Result, SymbolicFinding
 from .problem import Problem, parameters_text, select_pieces, unique
 from .sampling import CONTINUITY_STEP, Samples
-
-CONTINUITY_RTOL = 1e-15        # a jump below this (times scale) is continuous ...
-JUMP_RTOL = 1e-6               # ... above this it is a discontinuity; in between: undecided
 
 
 def check_continuity(problem: Problem, j: int, samples: Samples) -> SymbolicFinding:

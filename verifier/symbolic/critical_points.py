@@ -12,10 +12,10 @@ import sympy as sp
 from sympy.polys.polyerrors import BasePolynomialError
 
 from ..budget import BudgetExceeded, call_with_budget
+from ..error_model import SYMBOLIC_GLOBAL_RTOL
 from .arithmetic import evaluate, real
 from .problem import Problem
 
-GLOBAL_RTOL = 1e-30            # g at two points is equal when it differs by less than this * max(1, |g|)
 
 
 def critical_points(problem: Problem, g_here: sp.Expr) -> tuple[list[dict], str]:
@@ -114,11 +114,11 @@ def _positive_critical_points(expr: sp.Expr, plain: list) -> tuple[list[tuple], 
 
 
 def least(g_here: sp.Expr, variables: tuple, points: list[dict]) -> tuple[mpmath.mpf | None, list[dict]]:
-    """The least finite g among ``points`` and the points that attain it (within GLOBAL_RTOL)."""
+    """The least finite g among ``points`` and the points that attain it (within SYMBOLIC_GLOBAL_RTOL)."""
     evaluated = [(evaluate(g_here, variables, tuple(p[v] for v in variables)), p) for p in points]
     evaluated = [(value, p) for value, p in evaluated if value is not None]
     if not evaluated:
         return None, []
     best = min(value for value, _ in evaluated)
-    tolerance = GLOBAL_RTOL * max(1, abs(best))
+    tolerance = SYMBOLIC_GLOBAL_RTOL * max(1, abs(best))
     return best, [p for value, p in evaluated if value <= best + tolerance]

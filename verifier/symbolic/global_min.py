@@ -14,7 +14,8 @@ import mpmath
 
 from .arithmetic import evaluate, fmt
 from .blame import blame
-from .critical_points import GLOBAL_RTOL, critical_points
+from ..error_model import SYMBOLIC_GLOBAL_RTOL
+from .critical_points import critical_points
 from .findings import INCONCLUSIVE, REFUTED, VERIFIED, Result, SymbolicFinding
 from .problem import Problem, claimed_point, parameters_text
 
@@ -23,7 +24,7 @@ COERCIVITY_DIRECTIONS = 8
 
 def check_global_minimum(problem: Problem, label: str, points: list, rng: random.Random) -> SymbolicFinding:
     method = (f"exact real critical points on every face (Groebner basis + sympy solve) at {len(points)} "
-              f"sampled rational parameter point(s); g compared in 60-digit arithmetic (rtol {GLOBAL_RTOL:g}); "
+              f"sampled rational parameter point(s); g compared in 60-digit arithmetic (rtol {SYMBOLIC_GLOBAL_RTOL:g}); "
               f"coercivity probed numerically")
     if not points:
         return SymbolicFinding("global_minimum", label, INCONCLUSIVE, method, "no sampled point falls here")
@@ -54,7 +55,7 @@ def _global_minimum_at(problem: Problem, point: Mapping, rng: random.Random) -> 
     if g_claimed is None:
         wrong, blame_text, minimiser = blame(problem, point, claimed)
         return Result(REFUTED, f"g is not finite at the claimed point; {blame_text}", {**params, **minimiser}, wrong)
-    tolerance = GLOBAL_RTOL * max(1, abs(g_claimed))
+    tolerance = SYMBOLIC_GLOBAL_RTOL * max(1, abs(g_claimed))
     candidates, incomplete = critical_points(problem, g_here)
     evaluated = []
     for cand in candidates:

@@ -12,13 +12,11 @@ import itertools
 import mpmath
 import sympy as sp
 
+from ..error_model import SYMBOLIC_NONZERO_RTOL, SYMBOLIC_ZERO_RTOL
 from .arithmetic import DPS, evaluate, fmt, mp, simplest
 from .blame import blame
 from .findings import INCONCLUSIVE, REFUTED, VERIFIED, Result, SymbolicFinding
 from .problem import Branch, Problem, claimed_point, parameters_text, select_pieces
-
-ZERO_RTOL = 1e-40              # |x| <= this * scale counts as 0 at 60 digits
-NONZERO_RTOL = 1e-20           # |x| > this * scale is a definite violation; in between: undecided
 
 
 def check_stationarity(problem: Problem, branch: Branch) -> SymbolicFinding:
@@ -122,7 +120,7 @@ def _numeric_kkt(problem: Problem, branch: Branch) -> Result:
             at_zero = claimed[v] == 0 and not problem.is_open(v)
             violation = -relative if at_zero else abs(relative)
             worst = max(worst, violation)
-            if violation > NONZERO_RTOL:
+            if violation > SYMBOLIC_NONZERO_RTOL:
                 ce = parameters_text(problem, point)
                 ce.update({f"claimed {u}": fmt(claimed[u]) for u in problem.variables})
                 ce[f"dg/d{v}"] = fmt(derivative)
@@ -132,14 +130,14 @@ def _numeric_kkt(problem: Problem, branch: Branch) -> Result:
                 return Result(REFUTED, f"KKT condition {rule.format(v=v)} fails: dg/d{v} = "
                                f"{mpmath.nstr(derivative, 15)} (relative {mpmath.nstr(relative, 5)}); {blame_text}",
                               ce, wrong)
-            if violation > ZERO_RTOL:
+            if violation > SYMBOLIC_ZERO_RTOL:
                 undecided.append(f"dg/d{v} = {mpmath.nstr(derivative, 5)} is neither clearly 0 nor clearly not")
     if not branch.samples:
         return Result(INCONCLUSIVE, "no sampled point falls in this branch")
     if undecided:
         return Result(INCONCLUSIVE, "; ".join(undecided[:3]))
     return Result(VERIFIED, f"largest relative KKT violation {mpmath.nstr(worst, 3)} "
-                             f"(zero below {ZERO_RTOL:g}, violation above {NONZERO_RTOL:g})")
+                             f"(zero below {SYMBOLIC_ZERO_RTOL:g}, violation above {SYMBOLIC_NONZERO_RTOL:g})")
 
 
 def _gradient_scale(problem, v, symbols, values):

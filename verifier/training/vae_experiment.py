@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..error_model import LOSS_RTOL
 from ..errors import UsageError
 from ..instances import Instance
 from . import mnist
@@ -106,7 +107,7 @@ def vae(settings: RunSettings) -> ExperimentResult:
             # E_x KL_i at the optimum (T = I, E[x~ x~^T] = I): (sigma'^2 + lambda^2 - 1 - log sigma'^2)/2
             pred_kl = 0.5 * (s**2 + lam**2 - 1 - np.log(s**2))
         agrees = (predicted[0] <= n_collapsed <= predicted[1]) and measured_rank == n_active \
-            and trained_loss >= pred.loss - 1e-9 * abs(pred.loss)
+            and trained_loss >= pred.loss - LOSS_RTOL * abs(pred.loss)
         ok &= agrees
         evidence[label] = {
             "theorem": theorem.name, "beta": beta, "epsilon": epsilon, "delta": DELTA,
