@@ -143,3 +143,21 @@ def test_a_difference_within_the_soft_directions_uncertainty_is_settled_by_the_o
     for claim in verdict.claims:
         assert claim.status == VERIFIED, claim.detail
         assert "soft direction" in claim.detail and "the claimed optimum is verified there" in claim.detail
+
+
+# theta 1e-5 below its threshold and X of condition ~1e5 (seed 5 of `verifier check theorem2 --examples 64`):
+# the matrix form's U1 sits at 1e-6 along a curvature below the null cutoff, the data form's at 0.  The
+# data-form agreement was confirmed as REFUTED, because its confirmation did not weigh those soft
+# directions by how far they move the compared spectra, as a closed-form spectrum's does.
+NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE = Instance.from_json({
+    "latent": {"d1": 1}, "hyper": {"beta": 1.0, "eta_enc": 2.3798932195862506, "eta_dec": 1.0}, "vectors": {},
+    "seed": 430, "data": {"X": [[0.0646915133723312, -0.8075809377470878], [-0.07958014893519189, 0.9934442394823089]],
+                          "Y": [[-18.83472353084395], [25.41148233848722]]}})
+
+
+def test_a_data_form_difference_along_soft_directions_is_weighed_as_a_spectrums():
+    verdict = check_instance(t2.THEOREM, NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE, claims=["data_form"],
+                             settings=None)
+    (claim,) = verdict.claims
+    assert claim.status == VERIFIED, claim.detail
+    assert "soft directions" in claim.detail and "the claimed optimum is verified there" in claim.detail

@@ -38,7 +38,7 @@ from .lowering import evaluate
 from .ladder import ladder
 from .numeric import Derivatives, Parametrisation
 from .pipeline import InstanceResult, Pipeline
-from .spec import Claim, ClosedFormSpectrum, GlobalMinimum, Restricted, Theorem
+from .spec import Claim, ClosedFormSpectrum, DataFormAgreement, GlobalMinimum, Restricted, Theorem
 
 # The central difference's step, relative to the point's size: its truncation error (~step^2) and its
 # rounding (~10^-EXTENDED_DIGITS / step) both stay ~1e-30 relative, far below any gradient tolerance.
@@ -104,6 +104,16 @@ def extended_directional_derivative(theorem: Theorem, instance, point: dict) -> 
     if None in moved:
         return None
     return float((moved[0] - moved[1]) / (2 * h)), norm
+
+
+def _compared_spectra(claim: Claim) -> list[tuple[str, str]]:
+    """The (kind, matrix) spectra of the minimiser's point that ``claim`` compares: a closed-form spectrum's
+    measured one, a data-form agreement's matrices (parameters of the matrix form too); none for other kinds."""
+    if isinstance(claim, ClosedFormSpectrum):
+        return [claim.measured]
+    if isinstance(claim, DataFormAgreement):
+        return list(claim.compare)
+    return []
 
 
 class Confirmer:
@@ -172,7 +182,8 @@ class Confirmer:
         curvature below the certificate's null cutoff (beside a threshold), which the checker's uncertainty
         leaves out -- and that distance counts by how far it moves the compared spectrum (its sensitivity
         along v, by a one-sided difference): a symmetry of the objective (a latent rotation, whose curvature is
-        the Hessian's rounding) moves no singular value, so it excuses nothing however flat it is.  Only
+        the Hessian's rounding) moves no singular value, so it excuses nothing however flat it is (the spectra
+        compared: a closed-form spectrum's measured one, or a data-form agreement's matrices).  Only
         eigenvalues at the Hessian's own rounding (P eps max|eig|) are excluded outright."""
         errors = [v for k, v in outcome.metrics.items() if k == "max_error" or k.startswith("spectrum_error_")]
         if not errors:
@@ -185,10 +196,11 @@ class Confirmer:
             return None
         ref = max([1.0] + [abs(v) for k in ("claimed", "measured") for v in outcome.metrics.get(k, [])])
         inner = claim.inner if isinstance(claim, Restricted) else claim
-        if isinstance(inner, ClosedFormSpectrum):
-            kind, name = inner.measured
+        compared = _compared_spectra(inner)
+        if compared:
             h = SENSITIVITY_PROBE * max(1.0, float(x.norm()))
-            moved = lambda point: spectrum(kind, param.matrices(point[None])[name])[0]
+            moved = lambda point: torch.cat([spectrum(kind, param.matrices(point[None])[name])[0]
+                                             for kind, name in compared])
             here = moved(x)
             # one-sided, the larger side: a singular value at 0 is a kink, which a central difference would halve
             sensitivity = lambda v: max(float((moved(x + h * v) - here).abs().max()),
