@@ -1,0 +1,118 @@
+"""A spec's model: the matrix objective, the variables it is minimised over, its data, hyperparameters and
+fixed vectors, and the map from an instance's data to its matrices."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixSymbol
+
+from .. import spec_validation as v
+from ..errors import SpecError
+from ..spec_validation import Validated
+
+
+@dataclass(frozen=True)
+class Hyperparameter(Validated):
+    """A positive scalar the user sets (beta, eta_enc, ...)."""
+    symbol: sp.Symbol
+    meaning: str
+    _checks = {"symbol": v.symbol, "meaning": v.text}
+
+
+@dataclass(frozen=True)
+class FixedVector(Validated):
+    """A per-latent-dimension vector the user sets, e.g. the unlearnable encoder std sigma_i."""
+    name: str
+    length: sp.Symbol
+    meaning: str
+    _checks = {"length": v.symbol, "meaning": v.text}
+
+
+@dataclass(frozen=True)
+class Variable(Validated):
+    """A matrix the training minimises over.
+
+    ``kind`` is ``"free"`` (every entry) or ``"positive_diagonal"`` (a diagonal
+    covariance, parametrised by the logs of its entries so it stays positive).
+    """
+    symbol: MatrixSymbol
+    kind: str = "free"
+    _checks = {"symbol": v.matrix_symbol}
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.kind not in ("free", "positive_diagonal"):
+            raise SpecError(f"Variable {self.symbol}: kind={self.kind!r} is not one of 'free', 'positive_diagonal'")
+
+
+@dataclass(frozen=True)
+class Model(Validated):
+    """A matrix objective and the map from an instance's data to its matrices.
+
+    ``statistics(instance)`` returns the data matrices (by symbol name) and the
+    data-determined dimensions (by dimension-symbol name), as numpy arrays/ints.  The matrices
+    may include the float ``"statistics_rtol"`` (``verifier.batch.STATISTICS_RTOL``): the relative
+    rounding the statistics carry, measured (e.g. how far the whitened samples' second moment is
+    from I); a claim that tests a cancellation among the statistics allows for it.  Absent: eps.
+    """
+    name: str
+    description: str
+    objective: sp.Expr
+    equation: str
+    variables: tuple[Variable, ...]
+    data: tuple[MatrixSymbol, ...]
+    hyperparameters: tuple[Hyperparameter, ...]
+    fixed_vectors: tuple[FixedVector, ...]
+    latent_dims: tuple[sp.Symbol, ...]
+    data_dims: tuple[sp.Symbol, ...]
+    statistics: Callable
+    data_kind: str = "x"
+    # Optional Hypothesis hooks for models whose data the default strategies cannot draw
+    # (paired (x, y), two latents):  dimensions(theorem, max_dim) -> strategy of (latent, dims);
+    # instance(theorem, latent, dims) -> strategy of Instance.  See verifier/strategies.py.
+    dimensions_strategy: Callable | None = None
+    instance_strategy: Callable | None = None
+    # Optional data form of the loss (the negative ELBO computed from raw data, before whitening):
+    # a verifier.data_form.DataForm, used by the DataFormAgreement claim.
+    data_form: object | None = None
+    _checks = {"description": v.text, "objective": v.expression("a sympy expression of the matrices"),
+               "equation": v.text,
+               "variables": v.tuple_of(v.kind((Variable,), 'declare it as Variable(MatrixSymbol("U", d1, D0))'),
+                                       "(Variable(U), Variable(V))"),
+               "data": v.tuple_of(v.matrix_symbol, "(Z,)"),
+               "hyperparameters": v.tuple_of(v.kind((Hyperparameter,), 'declare it as Hyperparameter(beta, "...")'),
+                                             '(Hyperparameter(beta, "..."),)'),
+               "fixed_vectors": v.tuple_of(v.kind((FixedVector,), 'declare it as FixedVector("sigma", d1, "...")'),
+                                           '(FixedVector("sigma", d1, "..."),)'),
+               "latent_dims": v.tuple_of(v.symbol, "(d1,)"), "data_dims": v.tuple_of(v.symbol, "(D0,)"),
+               # None only for a model that is minimised on given matrices, never instantiated from instances
+               "statistics": v.optional(v.a_callable("Instance -> (matrices, dimensions)")), "data_kind": v.text,
+               "dimensions_strategy": v.optional(v.a_callable("(theorem, max_dim) -> strategy")),
+               "instance_strategy": v.optional(v.a_callable("(theorem, latent, dims) -> strategy"))}
+
+    def __post_init__(self):
+        super().__post_init__()
+        names = [v.symbol.name for v in self.variables] + [m.name for m in self.data]
+        if len(set(names)) != len(names):
+            raise SpecError(f"Model {self.name}: a matrix is declared twice among {names}")
+        known = set(names) | {h.symbol.name for h in self.hyperparameters}
+        used = {s.name for s in self.objective.free_symbols if hasattr(s, "name")}
+        dims = {str(d) for d in self.latent_dims + self.data_dims}
+        unknown = used - known - dims
+        if unknown:
+            raise SpecError(f"Model {self.name}: the objective uses {sorted(unknown)}, which are neither "
+                            f"variables, data nor hyperparameters ({sorted(known)})")
+
+    @property
+    def variable_names(self) -> tuple[str, ...]:
+        return tuple(v.symbol.name for v in self.variables)
+
+    def matrix(self, name: str) -> MatrixSymbol:
+        for m in [v.symbol for v in self.variables] + list(self.data):
+            if m.name == name:
+                return m
+        raise SpecError(f"Model {self.name} has no matrix named {name!r}; it has "
+                        f"{[v.symbol.name for v in self.variables] + [m.name for m in self.data]}")
+
