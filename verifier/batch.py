@@ -21,7 +21,7 @@ from .error_model import BOUNDARY_PERTURBATION, EXTENDED_DIGITS, EXTENDED_PRECIS
 from .errors import InstanceError
 from .lowering import evaluate
 from .spec import (
-    IdentityBasis, IndexWithin, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
+    Constant, IdentityBasis, IndexWithin, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
     SortedVector, SortingBasis, Theorem,
 )
 
@@ -80,6 +80,8 @@ def _indexed_values(source, inst, mats, n: int) -> np.ndarray:
         return v if source.ascending else v[::-1]
     if isinstance(source, IndexWithin):
         return (np.arange(1, n + 1) <= _dimension(source.dimension, inst, mats)).astype(np.float64)
+    if isinstance(source, Constant):
+        return np.full(n, float(source.value))
     raise InstanceError(f"unknown per-index source {source!r}")
 
 

@@ -18,7 +18,7 @@ from .claims import (CLAIM_KINDS, CONDITIONS, SPECTRA, AllDistinct, AllEqual, Al
                      IndexBound, MatrixRelation, MatrixRelationFamily, OnData, PartialRank, RankCount,
                      RelationAtPrecision, Restricted, ScaledMatrixRelation, VanishingCoordinates, ZeroLines)
 from .model import FixedVector, Hyperparameter, Model, Variable
-from .sources import (BASES, INDEX_SOURCES, IdentityBasis, IndexWithin, LeftSingularVectors, Optimum,
+from .sources import (BASES, INDEX_SOURCES, Constant, IdentityBasis, IndexWithin, LeftSingularVectors, Optimum,
                       RandomOrthogonalBasis, Reduction, RightSingularVectors, SingularValues, SortedVector,
                       SortingBasis)
 from .theorem import Theorem
@@ -27,6 +27,6 @@ __all__ = ["CLAIM_KINDS", "CONDITIONS", "SPECTRA", "AllDistinct", "AllEqual", "A
            "ClosedFormSpectrum", "DataFormAgreement", "ExpressionRank", "ForAllIndices", "GlobalMinimum",
            "Implication", "IndexBound", "MatrixRelation", "MatrixRelationFamily", "OnData", "PartialRank",
            "RankCount", "RelationAtPrecision", "Restricted", "ScaledMatrixRelation", "VanishingCoordinates",
-           "ZeroLines", "FixedVector", "Hyperparameter", "Model", "Variable", "BASES", "INDEX_SOURCES",
+           "ZeroLines", "FixedVector", "Hyperparameter", "Model", "Variable", "BASES", "INDEX_SOURCES", "Constant",
            "IdentityBasis", "IndexWithin", "LeftSingularVectors", "Optimum", "RandomOrthogonalBasis", "Reduction",
            "RightSingularVectors", "SingularValues", "SortedVector", "SortingBasis", "Theorem"]

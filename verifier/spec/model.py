@@ -69,11 +69,17 @@ class Model(Validated):
     data_dims: tuple[sp.Symbol, ...]
     statistics: Callable
     data_kind: str = "x"
-    # Optional Hypothesis hooks for models whose data the default strategies cannot draw
-    # (paired (x, y), two latents):  dimensions(theorem, max_dim) -> strategy of (latent, dims);
-    # instance(theorem, latent, dims) -> strategy of Instance.  See verifier/strategies.py.
+    # Optional Hypothesis hooks, each replacing one part of the default instance strategy (see
+    # verifier/strategies.py, which documents each signature and default):  dimensions(theorem, max_dim)
+    # -> strategy of (latent, dims);  hyperparameters(theorem) -> strategy of {name: value};
+    # vectors(theorem, latent) -> strategy of {name: tuple};  data(theorem, dims, hyper, vectors, latent)
+    # -> strategy of {"spectrum", "D0"} or {"X"};  instance(theorem, latent, dims) -> strategy of Instance,
+    # for a model whose instances the parts cannot express (paired (x, y) data, two latents).
     dimensions_strategy: Callable | None = None
     instance_strategy: Callable | None = None
+    hyperparameters_strategy: Callable | None = None
+    vectors_strategy: Callable | None = None
+    data_strategy: Callable | None = None
     # Optional data form of the loss (the negative ELBO computed from raw data, before whitening):
     # a verifier.data_form.DataForm, used by the DataFormAgreement claim.
     data_form: object | None = None
@@ -90,7 +96,10 @@ class Model(Validated):
                # None only for a model that is minimised on given matrices, never instantiated from instances
                "statistics": v.optional(v.a_callable("Instance -> (matrices, dimensions)")), "data_kind": v.text,
                "dimensions_strategy": v.optional(v.a_callable("(theorem, max_dim) -> strategy")),
-               "instance_strategy": v.optional(v.a_callable("(theorem, latent, dims) -> strategy"))}
+               "instance_strategy": v.optional(v.a_callable("(theorem, latent, dims) -> strategy")),
+               "hyperparameters_strategy": v.optional(v.a_callable("(theorem) -> strategy")),
+               "vectors_strategy": v.optional(v.a_callable("(theorem, latent) -> strategy")),
+               "data_strategy": v.optional(v.a_callable("(theorem, dims, hyper, vectors, latent) -> strategy"))}
 
     def __post_init__(self):
         super().__post_init__()

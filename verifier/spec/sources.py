@@ -2,6 +2,7 @@
 claimed SVD structure, how the claimed optimum is assembled, and the per-index problem of the proof."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import sympy as sp
@@ -32,6 +33,19 @@ class SortedVector(Validated):
     vector: str
     ascending: bool = True
     _checks = {"vector": v.name, "ascending": v.flag}
+
+
+@dataclass(frozen=True)
+class Constant(Validated):
+    """One value at every index: a per-index quantity the theorem holds fixed (e.g. a shared variance, or 1
+    where a factor has a slot at every index), a finite number."""
+    value: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        number = isinstance(self.value, (int, float)) and not isinstance(self.value, bool)
+        v.require(number and math.isfinite(self.value), "Constant", "value", self.value, "a finite number",
+                  "write the number itself, e.g. Constant(1.0)")
 
 
 # Bases of the claimed SVD structure.
@@ -70,7 +84,7 @@ class RandomOrthogonalBasis(Validated):
     _checks = _SIZE
 
 
-INDEX_SOURCES = (SingularValues, SortedVector, IndexWithin)        # what a per-index quantity is computed from
+INDEX_SOURCES = (SingularValues, SortedVector, IndexWithin, Constant)        # what a per-index quantity is computed from
 BASES = (LeftSingularVectors, RightSingularVectors, SortingBasis, IdentityBasis, RandomOrthogonalBasis)
 check_index_source = v.kind(INDEX_SOURCES, 'give where the quantity comes from, e.g. SortedVector("sigma")')
 check_basis = v.kind(BASES, 'give how the basis is computed, e.g. RandomOrthogonalBasis(d1)')

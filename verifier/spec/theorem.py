@@ -14,6 +14,7 @@ from ..errors import SpecError, UnknownClaimError
 from ..spec_validation import Validated
 from .claims import CLAIM_KINDS, Claim, ClosedFormSpectrum, AlternativeOptimum, Implication, RankCount, Restricted, ZeroLines
 from .model import Model
+from . import variants
 from .sources import Optimum, Reduction, check_basis, check_index_source
 
 
@@ -125,12 +126,33 @@ class Theorem(Validated):
         return dataclasses.replace(self, name=name or self.name, variant_of=self.variant_of or self.name, **changes)
 
     def replace_closed_form(self, symbol: sp.Symbol, expr: sp.Expr, *, name: str | None = None) -> "Theorem":
-        own = f"{self.name}.replace_closed_form"
-        v.known(own, "symbol", symbol, dict(self.closed_forms),
-                f"{self.name} has no closed form for {symbol}; it has closed forms for")
-        v.expression("a sympy expression (the new closed form)")(own, "expr", expr)
-        forms = tuple((s, expr if s == symbol else e) for s, e in self.closed_forms)
-        return self._variant("replace_closed_form", name, closed_forms=forms)
+        """``symbol``'s closed form is ``expr``; the claims comparing it state the new form (as a variant)."""
+        return self._variant("replace_closed_form", name, **variants.closed_form(self, symbol, expr))
+
+    def replace_claim(self, claim_name: str, new_claim: Claim, *, name: str | None = None) -> "Theorem":
+        """The claim ``claim_name`` replaced by ``new_claim``, at its place."""
+        return self._variant("replace_claim", name, **variants.claim(self, claim_name, new_claim))
+
+    def replace_predicate(self, claim_name: str, predicate, *, name: str | None = None) -> "Theorem":
+        """The per-index predicate of ``claim_name`` (a rank claim's active indices, an implication's premise)."""
+        return self._variant("replace_predicate", name, **variants.predicate(self, claim_name, predicate))
+
+    def replace_statement(self, claim_name: str, text: str, *, name: str | None = None) -> "Theorem":
+        """The statement text of ``claim_name``."""
+        return self._variant("replace_statement", name, **variants.statement(self, claim_name, text))
+
+    def replace_thresholds(self, *thresholds: sp.Expr, name: str | None = None) -> "Theorem":
+        """The thresholds that aim the instances at the case boundaries (the first one per index)."""
+        return self._variant("replace_thresholds", name, **variants.thresholds(self, thresholds))
+
+    def replace_strategies(self, *, name: str | None = None, **parts) -> "Theorem":
+        """The model's instance strategy with the named parts replaced (``dimensions``, ``hyperparameters``,
+        ``vectors``, ``data`` or ``instance``: see ``verifier.strategies``); the rest stay the defaults."""
+        known = ("dimensions", "hyperparameters", "vectors", "data", "instance")
+        for part in parts:
+            v.known(f"{self.name}.replace_strategies", part, part, known, "no strategy part of that name; the parts are")
+        model = dataclasses.replace(self.model, **{f"{part}_strategy": fn for part, fn in parts.items()})
+        return self._variant("replace_strategies", name, model=model)
 
     def replace_indexed(self, symbol: sp.Symbol, source, *, name: str | None = None) -> "Theorem":
         own = f"{self.name}.replace_indexed"
