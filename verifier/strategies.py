@@ -163,11 +163,14 @@ def instance_from_parts(draw, theorem: Theorem, latent: dict, dims: dict):
 
 def model_strategies(theorem: Theorem):
     """(dimension strategy, instance strategy): the model's own where it has them, else ``dimensions`` and
-    ``instance_from_parts`` (which takes the model's own parts where it has them)."""
+    ``instance_from_parts`` (which takes the model's own parts where it has them); either way only instances
+    inside the model's validity domain (``Model.domain``)."""
     model = theorem.model
     dims = model.dimensions_strategy or dimensions
     inst = model.instance_strategy or instance_from_parts
-    return dims, inst
+    if model.domain is sp.true:
+        return dims, inst
+    return dims, lambda theorem, latent, data_dims: inst(theorem, latent, data_dims).filter(model.admits)
 
 
 def instances(theorem: Theorem, max_dim: int = 4) -> st.SearchStrategy[Instance]:

@@ -119,9 +119,14 @@ class _Refuted(Exception):
         self.instance, self.outcome, self.first, self.confirmer = instance, outcome, first, confirmer
 
 
-def _uncertified_detail(res, outcome) -> str:
-    """An INCONCLUSIVE outcome's detail with why its minimiser stayed uncertified (after the ladder)."""
+def _uncertified_detail(res, outcome, model) -> str:
+    """An INCONCLUSIVE outcome's detail with why its minimiser stayed uncertified (after the ladder); outside
+    the model's validity domain, that the objective is unbounded there (the model says so)."""
     why = res.minimiser.get("diagnosis", "")
+    if not model.admits(res.instance):
+        reason = f": {model.domain_reason}" if model.domain_reason else ""
+        return (f"UNBOUNDED: the instance lies outside the model's validity domain ({model.domain}){reason}; "
+                f"there is no minimiser to certify" + (f" (the minimiser: {why})" if why else ""))
     rungs = res.minimiser.get("ladder", [])
     if why and why not in outcome.detail:
         climbed = f" (after climbing the ladder: {', '.join(r['rung'] for r in rungs)})" if rungs else ""
@@ -195,7 +200,7 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, instances: int, batch_size
                 if outcome.status == VERIFIED:
                     _worse(outcome.metrics, worst)
                 elif outcome.status == INCONCLUSIVE and found["uncertified"] is None:
-                    found["uncertified"] = (res.instance, _uncertified_detail(res, outcome))
+                    found["uncertified"] = (res.instance, _uncertified_detail(res, outcome, pipeline.theorem.model))
 
     try:
         with without_local_constants(), with_reporter(_to_stderr):
@@ -303,8 +308,8 @@ def instance_verdicts(pipeline: Pipeline, res, claims: list[str] | None = None) 
         o = res.outcomes[claim.name]
         if o.status == REFUTED:            # reported only once confirmed, as in the search
             o = confirmer.confirm(claim, res)
-        elif o.status == INCONCLUSIVE:
-            o = Outcome(o.status, _uncertified_detail(res, o), o.metrics)
+        if o.status == INCONCLUSIVE:
+            o = Outcome(o.status, _uncertified_detail(res, o, theorem.model), o.metrics)
         status = o.status
         if o.status == SKIPPED:   # outside the claim's premise it says nothing; at a case boundary it is undecided
             status = INCONCLUSIVE if o.detail == AT_BOUNDARY else NOT_APPLICABLE

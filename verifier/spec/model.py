@@ -80,6 +80,12 @@ class Model(Validated):
     hyperparameters_strategy: Callable | None = None
     vectors_strategy: Callable | None = None
     data_strategy: Callable | None = None
+    # Where the model is valid: a sympy relation of its latent dimensions, D0 and hyperparameters (e.g.
+    # beta < 1, d1 <= D0), and why (e.g. "the loss is unbounded below for beta >= 1").  The default
+    # strategies draw inside it; an instance outside it that the minimiser cannot certify is reported as
+    # UNBOUNDED with this reason, not as an uncertified minimiser.
+    domain: sp.Basic = sp.true
+    domain_reason: str = ""
     # Optional data form of the loss (the negative ELBO computed from raw data, before whitening):
     # a verifier.data_form.DataForm, used by the DataFormAgreement claim.
     data_form: object | None = None
@@ -99,7 +105,9 @@ class Model(Validated):
                "instance_strategy": v.optional(v.a_callable("(theorem, latent, dims) -> strategy")),
                "hyperparameters_strategy": v.optional(v.a_callable("(theorem) -> strategy")),
                "vectors_strategy": v.optional(v.a_callable("(theorem, latent) -> strategy")),
-               "data_strategy": v.optional(v.a_callable("(theorem, dims, hyper, vectors, latent) -> strategy"))}
+               "data_strategy": v.optional(v.a_callable("(theorem, dims, hyper, vectors, latent) -> strategy")),
+               "domain": v.expression("a sympy relation of the dimensions and hyperparameters (e.g. beta < 1)"),
+               "domain_reason": v.text}
 
     def __post_init__(self):
         super().__post_init__()
@@ -113,6 +121,23 @@ class Model(Validated):
         if unknown:
             raise SpecError(f"Model {self.name}: the objective uses {sorted(unknown)}, which are neither "
                             f"variables, data nor hyperparameters ({sorted(known)})")
+
+        in_domain = {str(d) for d in self.latent_dims} | {"D0"} | {h.symbol.name for h in self.hyperparameters}
+        stray = {str(s) for s in self.domain.free_symbols} - in_domain
+        if stray:
+            raise SpecError(f"Model {self.name}: the domain {self.domain} uses {sorted(stray)}; a domain may use the "
+                            f"latent dimensions, D0 and the hyperparameters ({sorted(in_domain)})")
+
+    def admits(self, instance) -> bool:
+        """Whether ``instance`` lies in the model's validity domain (``domain``)."""
+        if self.domain is sp.true:
+            return True
+        d0_columns = instance.D0 if instance.X is None else len(instance.X[0])
+        values = {**instance.latent, "D0": d0_columns, **instance.hyper}
+        decided = self.domain.xreplace({s: values[str(s)] for s in self.domain.free_symbols})
+        if decided not in (sp.true, sp.false):
+            raise SpecError(f"Model {self.name}: the domain {self.domain} does not decide at {values}")
+        return bool(decided)
 
     @property
     def variable_names(self) -> tuple[str, ...]:
