@@ -22,7 +22,7 @@ from .errors import InstanceError
 from .lowering import evaluate
 from .spec import (
     Constant, IdentityBasis, IndexWithin, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
-    SortedVector, SortingBasis, Theorem,
+    SortedVector, SortingBasis, SpectrumReduction, Theorem,
 )
 
 # The optional entry of a model's statistics that reports their measured relative rounding (Model).
@@ -82,7 +82,22 @@ def _indexed_values(source, inst, mats, n: int) -> np.ndarray:
         return (np.arange(1, n + 1) <= _dimension(source.dimension, inst, mats)).astype(np.float64)
     if isinstance(source, Constant):
         return np.full(n, float(source.value))
+    if isinstance(source, SpectrumReduction):
+        return np.full(n, _spectrum_reduction(source, inst, mats))
     raise InstanceError(f"unknown per-index source {source!r}")
+
+
+def _spectrum_reduction(source, inst, mats) -> float:
+    values = np.linalg.svd(mats[source.of], compute_uv=False) ** source.power
+    if source.after is not None:
+        values = values[_dimension(source.after, inst, mats):]
+    elif source.within is not None:
+        values = values[:_dimension(source.within, inst, mats)]
+    if source.reduce == "count":
+        return float(len(values))
+    if source.reduce == "sum":
+        return float(values.sum())
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def _relative_change(here: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:

@@ -69,10 +69,12 @@ def _as_matrix_scalar(x):
 
 
 def _symbol(low: Lowering, expr: sp.Symbol):
-    try:
+    if expr.name in low.env:
         return low.env[expr.name]
-    except KeyError:
-        raise SpecError(f"no value for the symbol {expr.name}; known: {sorted(low.env)}") from None
+    if expr in low.dims:                  # a dimension (D0, d1, ...) in an objective or a closed form
+        return float(low.dims[expr])
+    raise SpecError(f"no value for the symbol {expr.name}; known: {sorted(low.env)} and the dimensions "
+                    f"{sorted(map(str, low.dims))}")
 
 
 def _matmul(low: Lowering, expr: MatMul):

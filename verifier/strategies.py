@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
+from .errors import SpecError
 from .instances import Instance
 from .spec import Constant, SortedVector, Theorem
 
@@ -48,6 +49,11 @@ def threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> np
             per_index[sym] = np.full(n, float(src.value))
     out = np.zeros(n)
     expr = theorem.thresholds[0]
+    unknown = expr.free_symbols - set(subs) - set(per_index)
+    if unknown:
+        raise SpecError(f"{theorem.name}: the first threshold {expr} uses {sorted(map(str, unknown))}, whose values "
+                        f"exist only once the data are drawn; write it in the hyperparameters and fixed vectors, "
+                        f"or give the model its own data_strategy")
     for i in range(n):
         out[i] = float(expr.subs(subs).subs({s: float(v[i]) for s, v in per_index.items()}))
     return out

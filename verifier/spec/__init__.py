@@ -20,7 +20,7 @@ from .claims import (CLAIM_KINDS, CONDITIONS, SPECTRA, AllDistinct, AllEqual, Al
 from .model import FixedVector, Hyperparameter, Model, Variable
 from .sources import (BASES, INDEX_SOURCES, Constant, IdentityBasis, IndexWithin, LeftSingularVectors, Optimum,
                       RandomOrthogonalBasis, Reduction, RightSingularVectors, SingularValues, SortedVector,
-                      SortingBasis)
+                      SortingBasis, SpectrumReduction)
 from .theorem import Theorem
 
 __all__ = ["CLAIM_KINDS", "CONDITIONS", "SPECTRA", "AllDistinct", "AllEqual", "AlternativeOptimum", "Claim",
@@ -29,4 +29,4 @@ __all__ = ["CLAIM_KINDS", "CONDITIONS", "SPECTRA", "AllDistinct", "AllEqual", "A
            "RankCount", "RelationAtPrecision", "Restricted", "ScaledMatrixRelation", "VanishingCoordinates",
            "ZeroLines", "FixedVector", "Hyperparameter", "Model", "Variable", "BASES", "INDEX_SOURCES", "Constant",
            "IdentityBasis", "IndexWithin", "LeftSingularVectors", "Optimum", "RandomOrthogonalBasis", "Reduction",
-           "RightSingularVectors", "SingularValues", "SortedVector", "SortingBasis", "Theorem"]
+           "RightSingularVectors", "SingularValues", "SortedVector", "SortingBasis", "SpectrumReduction", "Theorem"]

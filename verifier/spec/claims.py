@@ -11,7 +11,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from .. import spec_validation as v
 from ..errors import SpecError
 from ..spec_validation import Validated
-from .sources import check_index_source
+from .sources import SingularValues
 
 check_condition = v.expression("a sympy condition on the per-index quantities")
 
@@ -51,6 +51,7 @@ SPECTRA = ("singular_values", "sqrt_eigenvalues")
 _SPECTRUM = v.pair(v.choice(*SPECTRA), v.name, '("singular_values", "U")')
 _MATRIX_EXPR = v.expression("a sympy matrix expression")
 _AXIS = v.choice("rows", "columns")
+_SPECTRUM_OF_DATA = v.kind((SingularValues,), 'give the singular values of a statistics matrix, e.g. SingularValues("E")')
 
 # --------------------------------------------------------------------------- claims
 
@@ -182,7 +183,8 @@ class IndexBound(Claim):
     lhs: object = None
     rhs: object = 0.0
     reference: object = None      # a source whose largest value sets the tolerance's scale (for rhs = 0)
-    _checks = {"lhs": v.number_or(check_index_source), "rhs": v.number_or(check_index_source), "reference": v.optional(check_index_source)}
+    _checks = {"lhs": v.number_or(_SPECTRUM_OF_DATA), "rhs": v.number_or(_SPECTRUM_OF_DATA),
+               "reference": v.optional(_SPECTRUM_OF_DATA)}
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,30 @@ class Constant(Validated):
                   "write the number itself, e.g. Constant(1.0)")
 
 
+REDUCTIONS = ("sum", "mean", "count")
+
+
+@dataclass(frozen=True)
+class SpectrumReduction(Validated):
+    """One value at every index, reduced over a data matrix's whole spectrum (not cut at the index size):
+    the ``reduce`` ("sum", "mean" or "count") of its singular values, each to the ``power``, over the indices
+    past the dimension ``after`` (e.g. the discarded ones past q), within the dimension ``within``, or all of
+    them.  E.g. the mean of the discarded eigenvalues of a covariance C: SpectrumReduction("C", "mean",
+    after="q").  The mean over no index is nan (the claims then say the closed form is undefined)."""
+    of: str
+    reduce: str = "mean"
+    after: str | None = None
+    within: str | None = None
+    power: int = 1
+    _checks = {"of": v.name, "reduce": v.choice(*REDUCTIONS), "after": v.optional(v.name),
+               "within": v.optional(v.name), "power": v.whole}
+
+    def __post_init__(self):
+        super().__post_init__()
+        v.require(self.after is None or self.within is None, "SpectrumReduction", "within", self.within,
+                  "no 'within' beside 'after'", "give one of after= (the indices past a dimension) or within=")
+
+
 # Bases of the claimed SVD structure.
 _SIZE = {"size": v.expression("a dimension symbol (e.g. d1)")}
 @dataclass(frozen=True)
@@ -84,7 +108,7 @@ class RandomOrthogonalBasis(Validated):
     _checks = _SIZE
 
 
-INDEX_SOURCES = (SingularValues, SortedVector, IndexWithin, Constant)        # what a per-index quantity is computed from
+INDEX_SOURCES = (SingularValues, SortedVector, IndexWithin, Constant, SpectrumReduction)        # what a per-index quantity is computed from
 BASES = (LeftSingularVectors, RightSingularVectors, SortingBasis, IdentityBasis, RandomOrthogonalBasis)
 check_index_source = v.kind(INDEX_SOURCES, 'give where the quantity comes from, e.g. SortedVector("sigma")')
 check_basis = v.kind(BASES, 'give how the basis is computed, e.g. RandomOrthogonalBasis(d1)')

@@ -66,12 +66,13 @@ class Theorem(Validated):
             if claim.erratum_of is not None and claim.erratum_of not in seen:
                 raise SpecError(f"Theorem {self.name}: erratum {claim.name!r} corrects {claim.erratum_of!r}, "
                                 f"which is not a claim listed before it")
-        allowed = {h.symbol for h in self.model.hyperparameters} | {s for s, _ in self.indexed}
+        allowed = ({h.symbol for h in self.model.hyperparameters} | {s for s, _ in self.indexed}
+                   | set(self.model.latent_dims) | set(self.model.data_dims))
         for sym, expr in self.closed_forms:
             stray = expr.free_symbols - allowed
             if stray:
                 raise SpecError(f"Theorem {self.name}: the closed form of {sym} uses {sorted(map(str, stray))}, "
-                                f"which are neither hyperparameters nor per-index quantities "
+                                f"which are neither hyperparameters, per-index quantities nor dimensions "
                                 f"({sorted(map(str, allowed))})")
         forms = {s for s, _ in self.closed_forms}
         for diag, sym in self.optimum.diagonals:
