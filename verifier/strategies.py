@@ -176,7 +176,8 @@ def model_strategies(theorem: Theorem):
     inst = model.instance_strategy or instance_from_parts
     if model.domain is sp.true:
         return dims, inst
-    return dims, lambda theorem, latent, data_dims: inst(theorem, latent, data_dims).filter(model.admits)
+    inside = lambda theorem, max_dim: dims(theorem, max_dim).filter(lambda ld: model.may_admit({**ld[0], **ld[1]}))
+    return inside, lambda theorem, latent, data_dims: inst(theorem, latent, data_dims).filter(model.admits)
 
 
 def instances(theorem: Theorem, max_dim: int = 4) -> st.SearchStrategy[Instance]:

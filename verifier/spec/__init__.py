@@ -14,19 +14,19 @@ optimum, the reduction), ``claims`` (premises and claim kinds), ``theorem`` (the
 variants).
 """
 from .claims import (CLAIM_KINDS, CONDITIONS, SPECTRA, AllDistinct, AllEqual, AlternativeOptimum, Claim,
-                     ClosedFormSpectrum, DataFormAgreement, ExpressionRank, ForAllIndices, GlobalMinimum, Implication,
+                     ClosedFormSpectrum, ClosedFormValue, DataFormAgreement, ExpressionRank, ForAllIndices, GlobalMinimum, Implication,
                      IndexBound, MatrixRelation, MatrixRelationFamily, OnData, PartialRank, RankCount,
                      RelationAtPrecision, Restricted, ScaledMatrixRelation, VanishingCoordinates, ZeroLines)
-from .model import FixedVector, Hyperparameter, Model, Variable
+from .model import FixedVector, Hyperparameter, Model, Variable, cholesky_variable, scalar_variable
 from .sources import (BASES, INDEX_SOURCES, Constant, IdentityBasis, IndexWithin, LeftSingularVectors, Optimum,
                       RandomOrthogonalBasis, Reduction, RightSingularVectors, SingularValues, SortedVector,
                       SortingBasis, SpectrumReduction)
 from .theorem import Theorem
 
 __all__ = ["CLAIM_KINDS", "CONDITIONS", "SPECTRA", "AllDistinct", "AllEqual", "AlternativeOptimum", "Claim",
-           "ClosedFormSpectrum", "DataFormAgreement", "ExpressionRank", "ForAllIndices", "GlobalMinimum",
+           "ClosedFormSpectrum", "ClosedFormValue", "DataFormAgreement", "ExpressionRank", "ForAllIndices", "GlobalMinimum",
            "Implication", "IndexBound", "MatrixRelation", "MatrixRelationFamily", "OnData", "PartialRank",
            "RankCount", "RelationAtPrecision", "Restricted", "ScaledMatrixRelation", "VanishingCoordinates",
-           "ZeroLines", "FixedVector", "Hyperparameter", "Model", "Variable", "BASES", "INDEX_SOURCES", "Constant",
+           "ZeroLines", "FixedVector", "Hyperparameter", "Model", "Variable", "cholesky_variable", "scalar_variable", "BASES", "INDEX_SOURCES", "Constant",
            "IdentityBasis", "IndexWithin", "LeftSingularVectors", "Optimum", "RandomOrthogonalBasis", "Reduction",
            "RightSingularVectors", "SingularValues", "SortedVector", "SortingBasis", "SpectrumReduction", "Theorem"]

@@ -86,6 +86,16 @@ class ClosedFormSpectrum(Claim):
 
 
 @dataclass(frozen=True)
+class ClosedFormValue(Claim):
+    """A claim about one number: the closed form ``quantity`` (one value, the same at every index, e.g. a
+    SpectrumReduction) equals the learnable scalar ``measured``, as ``("singular_values", "s2")`` of a 1x1
+    variable (``verifier.spec.scalar_variable``).  The symbolic per-index check does not bear on it."""
+    quantity: sp.Symbol = None
+    measured: tuple[str, str] = None
+    _checks = {"quantity": v.symbol, "measured": _SPECTRUM}
+
+
+@dataclass(frozen=True)
 class MatrixRelation(Claim):
     """``residual`` (a matrix expression in the variables and data) vanishes at the optimum."""
     residual: MatrixExpr = None
@@ -232,7 +242,7 @@ class RelationAtPrecision(MatrixRelation):
     minimiser's precision -- not float64 -- limits the residual."""
 
 
-CLAIM_KINDS = (GlobalMinimum, ClosedFormSpectrum, MatrixRelation, RankCount, ZeroLines, Implication,
+CLAIM_KINDS = (GlobalMinimum, ClosedFormSpectrum, ClosedFormValue, MatrixRelation, RankCount, ZeroLines, Implication,
                AlternativeOptimum, MatrixRelationFamily, ExpressionRank, Restricted, ScaledMatrixRelation,
                IndexBound, OnData, VanishingCoordinates, DataFormAgreement, RelationAtPrecision)
 

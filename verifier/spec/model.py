@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
@@ -47,6 +48,22 @@ class Variable(Validated):
             raise SpecError(f"Variable {self.symbol}: kind={self.kind!r} is not one of 'free', 'positive_diagonal'")
 
 
+def scalar_variable(name: str) -> tuple[Variable, sp.Expr]:
+    """A learnable positive number: the Variable to declare (a 1x1 positive diagonal matrix, minimised over its
+    log) and the scalar expression to write in the objective and closed forms (its one entry).  A claim about
+    it is a ClosedFormValue measured as ("singular_values", name)."""
+    symbol = MatrixSymbol(name, 1, 1)
+    return Variable(symbol, "positive_diagonal"), sp.Trace(symbol)
+
+
+def cholesky_variable(name: str, size) -> tuple[Variable, sp.Expr]:
+    """A learnable full covariance Sigma = L L^T (symmetric positive semidefinite, every entry of L free): the
+    Variable to declare (L, named ``name``) and the expression L L^T to write for Sigma.  Claims measure L:
+    its singular values are the square roots of Sigma's eigenvalues."""
+    factor = MatrixSymbol(name, size, size)
+    return Variable(factor), factor * factor.T
+
+
 @dataclass(frozen=True)
 class Model(Validated):
     """A matrix objective and the map from an instance's data to its matrices.
@@ -80,8 +97,8 @@ class Model(Validated):
     hyperparameters_strategy: Callable | None = None
     vectors_strategy: Callable | None = None
     data_strategy: Callable | None = None
-    # Where the model is valid: a sympy relation of its latent dimensions, D0 and hyperparameters (e.g.
-    # beta < 1, d1 <= D0), and why (e.g. "the loss is unbounded below for beta >= 1").  The default
+    # Where the model is valid: a sympy relation of its latent dimensions, D0, the data rank d0 and
+    # hyperparameters (e.g. beta < 1, d1 < d0), and why (e.g. "the loss is unbounded below for beta >= 1").  The default
     # strategies draw inside it; an instance outside it that the minimiser cannot certify is reported as
     # UNBOUNDED with this reason, not as an uncertified minimiser.
     domain: sp.Basic = sp.true
@@ -122,22 +139,30 @@ class Model(Validated):
             raise SpecError(f"Model {self.name}: the objective uses {sorted(unknown)}, which are neither "
                             f"variables, data nor hyperparameters ({sorted(known)})")
 
-        in_domain = {str(d) for d in self.latent_dims} | {"D0"} | {h.symbol.name for h in self.hyperparameters}
+        in_domain = {str(d) for d in self.latent_dims} | {"D0", "d0"} | {h.symbol.name for h in self.hyperparameters}
         stray = {str(s) for s in self.domain.free_symbols} - in_domain
         if stray:
             raise SpecError(f"Model {self.name}: the domain {self.domain} uses {sorted(stray)}; a domain may use the "
-                            f"latent dimensions, D0 and the hyperparameters ({sorted(in_domain)})")
+                            f"latent dimensions, D0, the data's rank d0 and the hyperparameters ({sorted(in_domain)})")
 
     def admits(self, instance) -> bool:
         """Whether ``instance`` lies in the model's validity domain (``domain``)."""
         if self.domain is sp.true:
             return True
-        d0_columns = instance.D0 if instance.X is None else len(instance.X[0])
-        values = {**instance.latent, "D0": d0_columns, **instance.hyper}
+        if instance.X is None:
+            size, rank = instance.D0, sum(1 for t in instance.spectrum if t > 0)
+        else:      # numpy's rank rule, as the data's whitening (verifier/rank.py)
+            size, rank = len(instance.X[0]), int(np.linalg.matrix_rank(np.asarray(instance.X, dtype=float)))
+        values = {**instance.latent, "D0": size, "d0": rank, **instance.hyper}
         decided = self.domain.xreplace({s: values[str(s)] for s in self.domain.free_symbols})
         if decided not in (sp.true, sp.false):
             raise SpecError(f"Model {self.name}: the domain {self.domain} does not decide at {values}")
         return bool(decided)
+
+    def may_admit(self, values: dict) -> bool:
+        """False where the domain fails whatever the values it is not given (e.g. drawn dimensions alone)."""
+        known = {s: values[str(s)] for s in self.domain.free_symbols if str(s) in values}
+        return self.domain.xreplace(known) is not sp.false
 
     @property
     def variable_names(self) -> tuple[str, ...]:

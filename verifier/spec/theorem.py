@@ -12,7 +12,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from .. import spec_validation as v
 from ..errors import SpecError, UnknownClaimError
 from ..spec_validation import Validated
-from .claims import CLAIM_KINDS, Claim, ClosedFormSpectrum, AlternativeOptimum, Implication, RankCount, Restricted, ZeroLines
+from .claims import CLAIM_KINDS, Claim, ClosedFormSpectrum, ClosedFormValue, AlternativeOptimum, Implication, RankCount, Restricted, ZeroLines
 from .model import Model
 from . import variants
 from .sources import Optimum, Reduction, check_basis, check_index_source
@@ -79,7 +79,7 @@ class Theorem(Validated):
             if sym not in forms:
                 raise SpecError(f"Theorem {self.name}: the diagonal {diag} uses {sym}, which has no closed form")
         for claim in self.claims:
-            if isinstance(claim, ClosedFormSpectrum) and claim.quantity not in forms:
+            if isinstance(claim, (ClosedFormSpectrum, ClosedFormValue)) and claim.quantity not in forms:
                 raise SpecError(f"Theorem {self.name}: claim {claim.name!r} compares {claim.quantity}, "
                                 f"which has no closed form; known: {sorted(map(str, forms))}")
         self._check_claim_matrices()
@@ -90,12 +90,12 @@ class Theorem(Validated):
         inner = tuple(c.inner for c in self.claims if isinstance(c, Restricted))
         forms = {s for s, _ in self.closed_forms}
         for claim in inner:
-            if isinstance(claim, ClosedFormSpectrum) and claim.quantity not in forms:
+            if isinstance(claim, (ClosedFormSpectrum, ClosedFormValue)) and claim.quantity not in forms:
                 raise SpecError(f"Theorem {self.name}: claim {claim.name!r} compares {claim.quantity}, "
                                 f"which has no closed form; known: {sorted(map(str, forms))}")
         for claim in self.claims + inner:
             named = []
-            if isinstance(claim, ClosedFormSpectrum) and claim.measured is not None:
+            if isinstance(claim, (ClosedFormSpectrum, ClosedFormValue)) and claim.measured is not None:
                 named.append(claim.measured[1])
             if isinstance(claim, RankCount):
                 named.extend(claim.matrices)

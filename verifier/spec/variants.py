@@ -9,7 +9,7 @@ import sympy as sp
 
 from .. import spec_validation as v
 from ..errors import SpecError
-from .claims import (CLAIM_KINDS, Claim, ClosedFormSpectrum, ExpressionRank, Implication, OnData, RankCount,
+from .claims import (CLAIM_KINDS, Claim, ClosedFormSpectrum, ClosedFormValue, ExpressionRank, Implication, OnData, RankCount,
                      Restricted, check_condition)
 
 # The field that holds a claim kind's per-index predicate: which indices count as active, or the premise.
@@ -48,7 +48,7 @@ def closed_form(theorem, symbol, expr) -> dict:
         if isinstance(claim, (Restricted, OnData)):
             inner = restate(claim.inner)
             return claim if inner is claim.inner else dataclasses.replace(claim, inner=inner)
-        if isinstance(claim, ClosedFormSpectrum) and claim.quantity == symbol:
+        if isinstance(claim, (ClosedFormSpectrum, ClosedFormValue)) and claim.quantity == symbol:
             return dataclasses.replace(claim, statement=f"{symbol}_i* = {sp.sstr(expr)} (a variant of "
                                                         f"{theorem.name}, whose claim read: {claim.statement})")
         return claim
