@@ -15,6 +15,6 @@ class _ReportingPipeline(Pipeline):
 
 def test_hypothesis_reports_go_to_stderr(capsys):
     pipeline = _ReportingPipeline(t4.THEOREM)
-    search_claim(pipeline, t4.THEOREM.claim("omega"), instances=1, batch_size=1, max_dim=2, seed=0)
+    search_claim(pipeline, t4.THEOREM.claim("omega"), batches=1, batch_size=1, max_dim=2, seed=0)
     out, err = capsys.readouterr()
     assert "five minutes" in err and "five minutes" not in out

@@ -68,10 +68,15 @@ def test_solve_exits_as_check_does_on_the_same_instance(capsys, name, instance):
     assert code == check_code, classes
 
 
-def test_examples_n_judges_exactly_n_distinct_instances_per_claim():
+def test_examples_n_reports_what_was_asked_and_what_was_judged(capsys):
+    # --examples N draws N/4 batches of Hypothesis-sized lists (1..8 instances, repeats included), so the
+    # number judged varies around N: the output says so, with each claim's counts and the distinct total
     theorem = load_spec("theorem4")
-    verdict = check_theorem(theorem, instances=5, claims=["optimum", "omega"], symbolic=False, seed=0)
-    assert verdict.per_claim == 5 and verdict.to_json()["instances_per_claim"] == 5
-    for claim in verdict.claims:
-        assert sum(claim.counts.values()) == 5, (claim.claim.name, claim.counts)
-    assert verdict.instances == 5          # the two claims share their instances (same seed, same draws)
+    verdict = check_theorem(theorem, instances=8, claims=["optimum", "omega"], symbolic=False, seed=0)
+    assert verdict.per_claim == 8 and verdict.batches == 2
+    assert verdict.to_json()["instances_per_claim"] == 8 and verdict.to_json()["batches_per_claim"] == 2
+    judged = {sum(claim.counts.values()) for claim in verdict.claims}
+    assert len(judged) == 1 and verdict.instances <= judged.pop()    # the same draws; repeats count once
+    code, out, _ = run(capsys, "check", "theorem4", "--examples", "8", "--claim", "optimum", "--no-symbolic",
+                       "--device", "cpu")
+    assert code == 0 and "instances asked per claim=8 (drawn as 2 batches" in out and "distinct instances minimised=" in out

@@ -20,7 +20,7 @@ def test_the_true_statement_is_verified(capsys):
     verdict = json.loads(out)
     assert code == 0 and verdict["status"] == "VERIFIED", verdict["claims"]
     assert [c["claim"] for c in verdict["claims"]] == ["optimum", "W", "s2"]
-    assert all(sum(c["counts"].values()) == 12 for c in verdict["claims"])
+    assert all(c["counts"].get("VERIFIED", 0) > 0 for c in verdict["claims"])
 
 
 def test_the_wrong_variant_is_refuted_with_a_replay_line(capsys):

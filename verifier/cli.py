@@ -133,8 +133,9 @@ def _print_verdict(verdict, out=None) -> None:
     out = out or sys.stdout
     th = verdict.theorem
     print(f"{th.name}: {th.title}  [{th.source}]", file=out)
-    drawn = (f"instances per claim={verdict.per_claim}  distinct instances minimised={verdict.instances}"
-             + (" (with the premise-directed searches and shrinking)" if verdict.instances > verdict.per_claim else "")
+    drawn = (f"instances asked per claim={verdict.per_claim} (drawn as {verdict.batches} batches of"
+             f" Hypothesis-chosen sizes, repeats included: each claim's counts below are what it judged)  distinct instances "
+             f"minimised={verdict.instances} (with the premise-directed searches and shrinking)"
              if verdict.per_claim > 1 else f"instances evaluated={verdict.instances}")
     print(f"  seed={verdict.seed}  {drawn}  device={verdict.settings.device}  time={verdict.elapsed:.1f}s", file=out)
     print(f"  tolerances: {verdict.settings.tolerances.describe()}", file=out)

@@ -13,7 +13,7 @@ verified -- which says "no counterexample among N instances", not "proved".
 A claim with a premise (a ``when`` condition, an Implication, a Restricted claim) says
 nothing on the instances outside it: on an instance outside it the claim is NOT APPLICABLE
 (not inconclusive, and no change to the exit status), and so it is when no instance met it.  When fewer than a quarter of the instances asked
-for met the premise, a second search of as many instances keeps only the drawn instances
+for met the premise, a second search of as many batches keeps only the drawn instances
 that meet it away from a case boundary (decided from the closed forms before anything
 is minimised), so that a rare premise is tested rather than reported as never met.
 """
@@ -75,9 +75,11 @@ class TheoremVerdict:
     elapsed: float
     settings: PipelineSettings
     spec: str | None = None              # what `verifier check` loads it from: a spec file's path (else the name)
-    # the instances each claim's search judges (`--examples`); `instances` above counts every distinct instance
-    # minimised, which the premise-directed searches and the shrinking of a counterexample add to
+    # the instances asked for per claim (`--examples`), drawn as `batches` Hypothesis lists of 1..batch_size
+    # (repeats included): each claim's counts say what it judged; `instances` above counts every distinct
+    # instance minimised, which the premise-directed searches and the shrinking of a counterexample add to
     per_claim: int = 1
+    batches: int = 1
 
     @property
     def status(self) -> str:
@@ -86,7 +88,7 @@ class TheoremVerdict:
     def to_json(self) -> dict:
         return {"theorem": self.theorem.name, "title": self.theorem.title, "source": self.theorem.source,
                 "status": self.status, "seed": self.seed, "instances_evaluated": self.instances,
-                "instances_per_claim": self.per_claim,
+                "instances_per_claim": self.per_claim, "batches_per_claim": self.batches,
                 "elapsed_s": round(self.elapsed, 3), "tolerances": self.settings.tolerances.__dict__,
                 "minimiser": self.settings.minimiser.__dict__, "device": self.settings.device,
                 "claims": [c.to_json(self.spec or self.theorem.name, self.settings) for c in self.claims]}
@@ -149,43 +151,29 @@ def _to_stderr(value) -> None:
     print(value, file=sys.stderr)
 
 
-def search_claim(pipeline: Pipeline, claim: Claim, *, instances: int, batch_size: int, max_dim: int, seed: int,
+def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: int, max_dim: int, seed: int,
                  directed: bool = False):
-    """Run the Hypothesis search for one claim on exactly ``instances`` distinct drawn instances (fewer only
-    when ``instances`` batches held fewer distinct ones; the counts say how many); return (counts, worst metrics,
+    """Run the Hypothesis search for one claim on ``batches`` drawn batches; return (counts, worst metrics,
     refutation or None, the first instance that stayed INCONCLUSIVE and why, or None).
     ``directed``: draw only instances on which the claim's premise holds (see the module docstring).
     The search inherits the active Hypothesis profile's other settings (verbosity, ...); the number of
-    examples, the seed, the phases and no example database are its own, so a seed draws the same instances."""
+    batches, the seed, the phases and no example database are its own, so a seed draws the same instances."""
     counts: Counter = Counter()
     worst: dict = {}
     confirmer = Confirmer(pipeline)
     found = {"first": None, "uncertified": None}    # the first confirmed refutation; the first uncertified instance
-    judged: set = set()                              # the distinct instances the search proper has judged
     drawn = instance_batches(pipeline.theorem, batch_size, max_dim,
                              dimensions=claim.dimensions if isinstance(claim, Restricted) else None)
     if directed:
         drawn = drawn.map(lambda batch: pipeline.meeting_premise(claim, batch)).filter(bool)
 
-    @hsettings(max_examples=instances, deadline=None, database=None, derandomize=False,
+    @hsettings(max_examples=batches, deadline=None, database=None, derandomize=False,
                phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False, print_blob=False,
                suppress_health_check=list(HealthCheck))
     @hypothesis_seed(seed)
     @given(drawn)
-    def search(batch):
-        # The search proper judges exactly `instances` distinct ones: batches hold 1..batch_size, so `instances`
-        # batches suffice unless they repeat themselves, and past the budget a batch is drawn (Hypothesis's draws
-        # must not depend on this state) but not judged.  The shrinking of a counterexample judges what it draws.
-        if found["first"] is None:
-            fresh = {}
-            for inst in batch:              # an instance drawn twice counts once
-                if inst.key() not in judged and len(judged) + len(fresh) < instances:
-                    fresh.setdefault(inst.key(), inst)
-            judged.update(fresh)
-            batch = list(fresh.values())
-        if not batch:
-            return
-        for res in pipeline.run(batch, climb=found["first"] is None):
+    def search(instances):
+        for res in pipeline.run(instances, climb=found["first"] is None):
             outcome = res.outcomes[claim.name]
             # Confirmed once, before Hypothesis shrinks it; the shrink's candidates are not (the shrunk one is,
             # before it is reported: verdict_from).
@@ -247,12 +235,14 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
                   settings: PipelineSettings | None = None, claims: list[str] | None = None,
                   symbolic: bool = True, progress=None, spec: str | None = None, pipeline: Pipeline | None = None,
                   findings: list | None = None) -> TheoremVerdict:
-    """Verify every claim of ``theorem`` on ``instances`` Hypothesis-drawn instances each (and, for a claim
-    whose premise few of them met, as many again that meet it).
+    """Verify every claim of ``theorem`` on about ``instances`` Hypothesis-drawn instances each (and, for a
+    claim whose premise few of them met, about as many again that meet it): ``instances / ceil(batch_size / 2)``
+    batches of 1..batch_size, so the number judged varies around ``instances`` (each claim's counts say it).
     A caller checking the claims one at a time passes its ``pipeline`` (whose cache the searches share)
     and the symbolic ``findings`` it computed once (``symbolic.check_closed_forms``)."""
     start = time.perf_counter()
     pipeline = pipeline or Pipeline(theorem, settings or PipelineSettings())
+    batches = max(1, -(-instances // max(1, (batch_size + 1) // 2)))   # lists average ~batch_size/2
     selected = [theorem.claim(n) for n in claims] if claims else list(theorem.claims)
     if findings is None:
         findings = _symbolic_findings(theorem, seed) if symbolic else []
@@ -260,11 +250,11 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
     for claim in selected:
         if progress:
             progress(f"{theorem.name}: {claim.name}")
-        counts, worst, ref, uncertified = search_claim(pipeline, claim, instances=instances, batch_size=batch_size,
+        counts, worst, ref, uncertified = search_claim(pipeline, claim, batches=batches, batch_size=batch_size,
                                                        max_dim=max_dim, seed=seed)
-        met, directed, drawn = counts[VERIFIED] + counts[INCONCLUSIVE], 0, sum(counts.values())
+        met, directed = counts[VERIFIED] + counts[INCONCLUSIVE], 0
         if ref is None and has_premise(claim) and met < max(1, instances // 4):
-            more, worst_more, ref, uncertified_more = search_claim(pipeline, claim, instances=instances,
+            more, worst_more, ref, uncertified_more = search_claim(pipeline, claim, batches=batches,
                                                                    batch_size=batch_size, max_dim=max_dim,
                                                                    seed=seed + 1, directed=True)
             directed = sum(more.values())
@@ -273,9 +263,6 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
             for k, v in worst_more.items():
                 _worse({k: v}, worst)
         verdict = verdict_from(claim, counts, worst, ref, pipeline, uncertified)
-        if ref is None and drawn < instances:
-            verdict.detail += (f"; only {drawn} of the {instances} instances asked for were drawn: the "
-                               f"{instances} batches searched held no more distinct ones")
         if directed:
             verdict.directed = directed
             verdict.detail += (f"; the premise held on {met} of the first search's instances, so a second search "
@@ -283,7 +270,7 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
         _attach_symbolic(verdict, findings, theorem)
         verdicts.append(verdict)
     return TheoremVerdict(theorem, verdicts, seed, len(pipeline._cache), time.perf_counter() - start,
-                          pipeline.settings, spec, per_claim=instances)
+                          pipeline.settings, spec, per_claim=instances, batches=batches)
 
 
 def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | None = None,

@@ -1,7 +1,7 @@
 """pytest items: one per claim of a spec module, one per step of a proof module.
 
 A claim's item runs that claim's Hypothesis search (``verifier.verdicts.check_theorem``) under
-the active profile: 4 x ``max_examples`` x the examples scale instances, seeded by
+the active profile: ``max_examples`` x the examples scale batches of instances, seeded by
 ``--hypothesis-seed`` (0 when none is given, as ``verifier check``).  The items of one file share
 a pipeline, whose cache of minimised instances the claims' searches share (each pytest-xdist
 worker holds its own), and the symbolic checks of the closed forms, computed once.
