@@ -21,8 +21,8 @@ from .error_model import BOUNDARY_PERTURBATION, EXTENDED_DIGITS, EXTENDED_PRECIS
 from .errors import InstanceError
 from .lowering import evaluate
 from .spec import (
-    IdentityBasis, IndexWithin, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
-    SortedVector, SortingBasis, Theorem,
+    Constant, IdentityBasis, IndexWithin, LeftSingularVectors, RandomOrthogonalBasis, RightSingularVectors, SingularValues,
+    SortedVector, SortingBasis, SpectrumReduction, Theorem,
 )
 
 # The optional entry of a model's statistics that reports their measured relative rounding (Model).
@@ -80,7 +80,24 @@ def _indexed_values(source, inst, mats, n: int) -> np.ndarray:
         return v if source.ascending else v[::-1]
     if isinstance(source, IndexWithin):
         return (np.arange(1, n + 1) <= _dimension(source.dimension, inst, mats)).astype(np.float64)
+    if isinstance(source, Constant):
+        return np.full(n, float(source.value))
+    if isinstance(source, SpectrumReduction):
+        return np.full(n, _spectrum_reduction(source, inst, mats))
     raise InstanceError(f"unknown per-index source {source!r}")
+
+
+def _spectrum_reduction(source, inst, mats) -> float:
+    values = np.linalg.svd(mats[source.of], compute_uv=False) ** source.power
+    if source.after is not None:
+        values = values[_dimension(source.after, inst, mats):]
+    elif source.within is not None:
+        values = values[:_dimension(source.within, inst, mats)]
+    if source.reduce == "count":
+        return float(len(values))
+    if source.reduce == "sum":
+        return float(values.sum())
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def _relative_change(here: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:

@@ -133,8 +133,11 @@ def _print_verdict(verdict, out=None) -> None:
     out = out or sys.stdout
     th = verdict.theorem
     print(f"{th.name}: {th.title}  [{th.source}]", file=out)
-    print(f"  seed={verdict.seed}  instances evaluated={verdict.instances}  device={verdict.settings.device}  "
-          f"time={verdict.elapsed:.1f}s", file=out)
+    drawn = (f"instances asked per claim={verdict.per_claim} (drawn as {verdict.batches} batches of"
+             f" Hypothesis-chosen sizes, repeats included: each claim's counts below are what it judged)  distinct instances "
+             f"minimised={verdict.instances} (with the premise-directed searches and shrinking)"
+             if verdict.per_claim > 1 else f"instances evaluated={verdict.instances}")
+    print(f"  seed={verdict.seed}  {drawn}  device={verdict.settings.device}  time={verdict.elapsed:.1f}s", file=out)
     print(f"  tolerances: {verdict.settings.tolerances.describe()}", file=out)
     for c in verdict.claims:
         counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted(c.counts.items()))
@@ -208,7 +211,8 @@ def _run(args) -> int:
         with stdout_to_stderr():
             result = solve(theorem, instance, settings)
         print(strict_json(result, indent=2))
-        return 0
+        from .report.status import exit_status
+        return exit_status([claim["class"] for claim in result["claims"].values()])   # as `check` would exit
     raise UsageError(f"unknown command {args.command}")
 
 

@@ -93,13 +93,26 @@ def _import_time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _folder_on_import_path(folder: Path):
+    """``folder`` first on ``sys.path`` while the body runs, so that a spec module imports its siblings
+    (``from my_model import MODEL``) as a script would; ``sys.path`` is restored afterwards.  A sibling
+    imported meanwhile stays in ``sys.modules`` under its own name, as any imported module does."""
+    entry = str(folder.resolve())
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        sys.path.remove(entry)        # this entry only: the first equal one is the one inserted above
+
+
 def _import_file(path: Path):
     name = f"_verifier_spec_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        with _import_time_limit(SPEC_IMPORT_SECONDS):
+        with _import_time_limit(SPEC_IMPORT_SECONDS), _folder_on_import_path(path.parent):
             spec.loader.exec_module(module)
     except _ImportTimeLimit:
         sys.modules.pop(name, None)

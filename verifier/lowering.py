@@ -69,10 +69,12 @@ def _as_matrix_scalar(x):
 
 
 def _symbol(low: Lowering, expr: sp.Symbol):
-    try:
+    if expr.name in low.env:
         return low.env[expr.name]
-    except KeyError:
-        raise SpecError(f"no value for the symbol {expr.name}; known: {sorted(low.env)}") from None
+    if expr in low.dims:                  # a dimension (D0, d1, ...) in an objective or a closed form
+        return float(low.dims[expr])
+    raise SpecError(f"no value for the symbol {expr.name}; known: {sorted(low.env)} and the dimensions "
+                    f"{sorted(map(str, low.dims))}")
 
 
 def _matmul(low: Lowering, expr: MatMul):
@@ -153,6 +155,14 @@ def _or(low, expr):
     return functools.reduce(torch.logical_or, (low(a) for a in expr.args))
 
 
+def _inverse(m: torch.Tensor) -> torch.Tensor:
+    """The inverse, nan where a matrix is singular: an objective with an inverse of its variables (a model
+    covariance W W^T + s2 I) meets singular points as the minimiser explores (s2 = exp(x) rounding to 0), and
+    there its loss is undefined -- a step the minimiser rejects, not an error."""
+    inverse, info = torch.linalg.inv_ex(m)
+    return torch.where((info != 0)[..., None, None], torch.full_like(inverse, float("nan")), inverse)
+
+
 _HANDLERS: dict[type, Callable] = {
     MatrixSymbol: _symbol,
     sp.Symbol: _symbol,
@@ -163,7 +173,7 @@ _HANDLERS: dict[type, Callable] = {
     MatMul: _matmul,
     MatAdd: _matadd,
     Transpose: lambda low, e: low(e.arg).mT,
-    Inverse: lambda low, e: torch.linalg.inv(low(e.arg)),
+    Inverse: lambda low, e: _inverse(low(e.arg)),
     MatPow: lambda low, e: torch.linalg.matrix_power(low(e.base), int(e.exp)),
     Trace: lambda low, e: torch.diagonal(low(e.arg), dim1=-2, dim2=-1).sum(-1),
     Determinant: lambda low, e: torch.linalg.det(low(e.arg)),

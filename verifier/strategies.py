@@ -7,12 +7,17 @@ instance).  Edge cases are drawn on purpose: d1 > D0, rank-deficient data, repea
 and isotropic sigma_i, repeated theta_i, theta_i exactly at its threshold, all
 indices below or above their thresholds, beta < 1 and > 1.
 
-The parts are public, for a model's own ``instance_strategy`` (``spec.Model``) to compose:
+The parts are public values.  A model (``spec.Model``'s ``*_strategy`` hooks) or a theorem
+(``Theorem.replace_strategies(data=...)``) replaces one part and keeps the others:
 
-* ``dimensions(theorem, max_dim)`` -- (latent, data) dimension dicts;
-* ``fixed_vectors(theorem, latent)`` -- the model's fixed vectors (sigma_i), distinct, isotropic or repeated;
+* ``dimensions(theorem, max_dim)`` -- (latent, data) dimension dicts (hook ``dimensions_strategy``);
+* ``hyperparameters(theorem)`` -- every hyperparameter, each by ``positive`` (hook ``hyperparameters_strategy``);
+* ``fixed_vectors(theorem, latent)`` -- the model's fixed vectors (sigma_i), distinct, isotropic or repeated
+  (hook ``vectors_strategy``);
 * ``instance_data(theorem, dims, hyper, vectors, latent)`` -- ``{"spectrum", "D0"}`` or ``{"X"}``, aimed at
-  the theorem's first threshold;
+  the theorem's first threshold (hook ``data_strategy``);
+* ``instance_from_parts(theorem, latent, dims)`` -- the instance assembled from the four (hook
+  ``instance_strategy`` replaces it whole, for data the parts cannot express: paired (x, y), two latents);
 * ``spectra(thresholds, d0)`` -- theta_1 >= ... >= theta_d0 in a regime relative to given thresholds;
 * ``threshold_values(theorem, hyper, vectors, n)`` -- the first threshold per index (a plain function);
 * ``positive`` -- a hyperparameter value; ``model_strategies(theorem)`` -- the model's own (or default)
@@ -24,23 +29,31 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
+from .errors import SpecError
 from .instances import Instance
-from .spec import SortedVector, Theorem
+from .spec import Constant, SortedVector, Theorem
 
 positive = st.one_of(st.sampled_from([1.0, 0.5, 2.0]), st.floats(0.2, 5.0))
 
 
 def threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> np.ndarray:
     """The theorem's first threshold (``theorem.thresholds[0]``) per index 0..n-1 at these hyperparameters,
-    with the per-index quantities other than theta (a sorted fixed vector) filled in."""
+    with the per-index quantities other than theta (a sorted fixed vector, a constant) filled in."""
     subs = {h.symbol: hyper[h.symbol.name] for h in theorem.model.hyperparameters}
     per_index = {}
     for sym, src in theorem.indexed:
         if isinstance(src, SortedVector):
             v = np.sort(np.asarray(vectors[src.vector]))
             per_index[sym] = v if src.ascending else v[::-1]
+        elif isinstance(src, Constant):
+            per_index[sym] = np.full(n, float(src.value))
     out = np.zeros(n)
     expr = theorem.thresholds[0]
+    unknown = expr.free_symbols - set(subs) - set(per_index)
+    if unknown:
+        raise SpecError(f"{theorem.name}: the first threshold {expr} uses {sorted(map(str, unknown))}, whose values "
+                        f"exist only once the data are drawn; write it in the hyperparameters and fixed vectors, "
+                        f"or give the model its own data_strategy")
     for i in range(n):
         out[i] = float(expr.subs(subs).subs({s: float(v[i]) for s, v in per_index.items()}))
     return out
@@ -127,11 +140,27 @@ def dimensions(draw, theorem: Theorem, max_dim: int = 4):
     return latent, {"D0": D0, "d0": d0}
 
 
+def _each_hyperparameter(draw, theorem: Theorem) -> dict:
+    return {h.symbol.name: draw(positive) for h in theorem.model.hyperparameters}
+
+
 @st.composite
-def _instance_with_dims(draw, theorem: Theorem, latent: dict, dims: dict):
-    hyper = {h.symbol.name: draw(positive) for h in theorem.model.hyperparameters}
-    vectors = draw(fixed_vectors(theorem, latent))
-    data = draw(instance_data(theorem, dims, hyper, vectors, latent))
+def hyperparameters(draw, theorem: Theorem):
+    """Every hyperparameter of the model, each drawn by ``positive``."""
+    return _each_hyperparameter(draw, theorem)
+
+
+@st.composite
+def instance_from_parts(draw, theorem: Theorem, latent: dict, dims: dict):
+    """An instance of the given dimensions, from its parts: the model's own ``hyperparameters_strategy``,
+    ``vectors_strategy`` and ``data_strategy`` where it has them (``spec.Model``), else ``hyperparameters``,
+    ``fixed_vectors`` and ``instance_data``; then the seed of the minimiser's restarts."""
+    model = theorem.model
+    # the default drawn inline: a strategy of its own would change what a seed draws for the shipped models
+    hyper = (draw(model.hyperparameters_strategy(theorem)) if model.hyperparameters_strategy
+             else _each_hyperparameter(draw, theorem))
+    vectors = draw((model.vectors_strategy or fixed_vectors)(theorem, latent))
+    data = draw((model.data_strategy or instance_data)(theorem, dims, hyper, vectors, latent))
     seed = draw(st.integers(0, 2**16))
     if "X" in data:
         return Instance(latent, hyper, vectors, X=data["X"], seed=seed)
@@ -139,11 +168,16 @@ def _instance_with_dims(draw, theorem: Theorem, latent: dict, dims: dict):
 
 
 def model_strategies(theorem: Theorem):
-    """(dimension strategy, instance strategy): the model's own where it has them, else the defaults above."""
+    """(dimension strategy, instance strategy): the model's own where it has them, else ``dimensions`` and
+    ``instance_from_parts`` (which takes the model's own parts where it has them); either way only instances
+    inside the model's validity domain (``Model.domain``)."""
     model = theorem.model
     dims = model.dimensions_strategy or dimensions
-    inst = model.instance_strategy or _instance_with_dims
-    return dims, inst
+    inst = model.instance_strategy or instance_from_parts
+    if model.domain is sp.true:
+        return dims, inst
+    inside = lambda theorem, max_dim: dims(theorem, max_dim).filter(lambda ld: model.may_admit({**ld[0], **ld[1]}))
+    return inside, lambda theorem, latent, data_dims: inst(theorem, latent, data_dims).filter(model.admits)
 
 
 def instances(theorem: Theorem, max_dim: int = 4) -> st.SearchStrategy[Instance]:

@@ -77,6 +77,11 @@ class TheoremVerdict:
     elapsed: float
     settings: PipelineSettings
     spec: str | None = None              # what `verifier check` loads it from: a spec file's path (else the name)
+    # the instances asked for per claim (`--examples`), drawn as `batches` Hypothesis lists of 1..batch_size
+    # (repeats included): each claim's counts say what it judged; `instances` above counts every distinct
+    # instance minimised, which the premise-directed searches and the shrinking of a counterexample add to
+    per_claim: int = 1
+    batches: int = 1
 
     @property
     def status(self) -> str:
@@ -85,6 +90,7 @@ class TheoremVerdict:
     def to_json(self) -> dict:
         return {"theorem": self.theorem.name, "title": self.theorem.title, "source": self.theorem.source,
                 "status": self.status, "seed": self.seed, "instances_evaluated": self.instances,
+                "instances_per_claim": self.per_claim, "batches_per_claim": self.batches,
                 "elapsed_s": round(self.elapsed, 3), "tolerances": self.settings.tolerances.__dict__,
                 "minimiser": self.settings.minimiser.__dict__, "device": self.settings.device,
                 "claims": [c.to_json(self.spec or self.theorem.name, self.settings) for c in self.claims]}
@@ -117,9 +123,14 @@ class _Refuted(Exception):
         self.instance, self.outcome, self.first, self.confirmer = instance, outcome, first, confirmer
 
 
-def _uncertified_detail(res, outcome) -> str:
-    """An INCONCLUSIVE outcome's detail with why its minimiser stayed uncertified (after the ladder)."""
+def _uncertified_detail(res, outcome, model) -> str:
+    """An INCONCLUSIVE outcome's detail with why its minimiser stayed uncertified (after the ladder); outside
+    the model's validity domain, that the objective is unbounded there (the model says so)."""
     why = res.minimiser.get("diagnosis", "")
+    if not model.admits(res.instance):
+        reason = f": {model.domain_reason}" if model.domain_reason else ""
+        return (f"UNBOUNDED: the instance lies outside the model's validity domain ({model.domain}){reason}; "
+                f"there is no minimiser to certify" + (f" (the minimiser: {why})" if why else ""))
     rungs = res.minimiser.get("ladder", [])
     if why and why not in outcome.detail:
         climbed = f" (after climbing the ladder: {', '.join(r['rung'] for r in rungs)})" if rungs else ""
@@ -144,8 +155,8 @@ def _to_stderr(value) -> None:
 
 def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: int, max_dim: int, seed: int,
                  directed: bool = False):
-    """Run the Hypothesis search for one claim; return (counts, worst metrics, refutation or None, the first
-    instance that stayed INCONCLUSIVE and why, or None).
+    """Run the Hypothesis search for one claim on ``batches`` drawn batches; return (counts, worst metrics,
+    refutation or None, the first instance that stayed INCONCLUSIVE and why, or None).
     ``directed``: draw only instances on which the claim's premise holds (see the module docstring).
     The search inherits the active Hypothesis profile's other settings (verbosity, ...); the number of
     batches, the seed, the phases and no example database are its own, so a seed draws the same instances."""
@@ -195,7 +206,7 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
                 if outcome.status == VERIFIED:
                     _worse(outcome.metrics, worst)
                 elif outcome.status == INCONCLUSIVE and found["uncertified"] is None:
-                    found["uncertified"] = (res.instance, _uncertified_detail(res, outcome))
+                    found["uncertified"] = (res.instance, _uncertified_detail(res, outcome, pipeline.theorem.model))
         return None
 
     try:
@@ -245,7 +256,9 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
                   settings: PipelineSettings | None = None, claims: list[str] | None = None,
                   symbolic: bool = True, progress=None, spec: str | None = None, pipeline: Pipeline | None = None,
                   findings: list | None = None) -> TheoremVerdict:
-    """Verify every claim of ``theorem`` on about ``instances`` Hypothesis-drawn instances.
+    """Verify every claim of ``theorem`` on about ``instances`` Hypothesis-drawn instances each (and, for a
+    claim whose premise few of them met, about as many again that meet it): ``instances / ceil(batch_size / 2)``
+    batches of 1..batch_size, so the number judged varies around ``instances`` (each claim's counts say it).
     A caller checking the claims one at a time passes its ``pipeline`` (whose cache the searches share)
     and the symbolic ``findings`` it computed once (``symbolic.check_closed_forms``)."""
     start = time.perf_counter()
@@ -278,7 +291,7 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
         _attach_symbolic(verdict, findings, theorem)
         verdicts.append(verdict)
     return TheoremVerdict(theorem, verdicts, seed, len(pipeline._cache), time.perf_counter() - start,
-                          pipeline.settings, spec)
+                          pipeline.settings, spec, per_claim=instances, batches=batches)
 
 
 def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | None = None,
@@ -287,6 +300,15 @@ def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | N
     start = time.perf_counter()
     pipeline = Pipeline(theorem, settings or PipelineSettings())
     res = pipeline.run([instance])[0]
+    verdicts = instance_verdicts(pipeline, res, claims)
+    return TheoremVerdict(theorem, verdicts, instance.seed, 1, time.perf_counter() - start, pipeline.settings, spec)
+
+
+def instance_verdicts(pipeline: Pipeline, res, claims: list[str] | None = None) -> list[ClaimVerdict]:
+    """The verdict of each claim (all, or those named) on one instance's pipeline result ``res``, as
+    ``verifier check --instance`` reports it: a refutation only once confirmed, a claim outside its
+    premise NOT APPLICABLE, at a case boundary INCONCLUSIVE."""
+    theorem = pipeline.theorem
     selected = [theorem.claim(n) for n in claims] if claims else list(theorem.claims)
     confirmer = Confirmer(pipeline)
     verdicts = []
@@ -294,14 +316,14 @@ def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | N
         o = res.outcomes[claim.name]
         if o.status == REFUTED:            # reported only once confirmed, as in the search
             o = confirmer.confirm(claim, res)
-        elif o.status == INCONCLUSIVE:
-            o = Outcome(o.status, _uncertified_detail(res, o), o.metrics)
+        if o.status == INCONCLUSIVE:
+            o = Outcome(o.status, _uncertified_detail(res, o, theorem.model), o.metrics)
         status = o.status
         if o.status == SKIPPED:   # outside the claim's premise it says nothing; at a case boundary it is undecided
             status = INCONCLUSIVE if o.detail == AT_BOUNDARY else NOT_APPLICABLE
         verdicts.append(ClaimVerdict(claim, status, Counter({o.status: 1}), o.detail, dict(o.metrics),
-                                     instance if o.status == REFUTED else None, o.detail))
-    return TheoremVerdict(theorem, verdicts, instance.seed, 1, time.perf_counter() - start, pipeline.settings, spec)
+                                     res.instance if o.status == REFUTED else None, o.detail))
+    return verdicts
 
 
 def _symbolic_findings(theorem: Theorem, seed: int):

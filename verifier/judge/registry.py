@@ -9,7 +9,7 @@ import torch
 
 from ..batch import Batch
 from ..spec import (
-    AlternativeOptimum, ClosedFormSpectrum, DataFormAgreement, ExpressionRank, GlobalMinimum, Implication,
+    AlternativeOptimum, ClosedFormSpectrum, ClosedFormValue, DataFormAgreement, ExpressionRank, GlobalMinimum, Implication,
     IndexBound, MatrixRelation, MatrixRelationFamily, OnData, RankCount, RelationAtPrecision, Restricted,
     ScaledMatrixRelation, VanishingCoordinates, ZeroLines,
 )
@@ -17,7 +17,7 @@ from .data_form_agreement import check_data_form
 from .evidence import SKIPPED, Evidence, Outcome, conditions_hold, dimensions_hold, gate, per_index
 from .optimum import check_alternative, check_global_minimum
 from .relations import check_relation, check_relation_at_precision, check_relation_family, check_scaled_relation
-from .spectra import check_index_bound, check_spectrum
+from .spectra import check_index_bound, check_spectrum, check_value
 from .structure import (
     check_expression_rank, check_implication, check_rank, check_vanishing_coordinates, check_zero_lines,
 )
@@ -61,6 +61,7 @@ CHECKERS: dict[type, Callable[..., list[Outcome]]] = {
     GlobalMinimum: check_global_minimum,
     AlternativeOptimum: check_alternative,
     ClosedFormSpectrum: check_spectrum,
+    ClosedFormValue: check_value,
     IndexBound: check_index_bound,
     MatrixRelation: check_relation,
     MatrixRelationFamily: check_relation_family,

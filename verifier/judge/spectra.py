@@ -1,11 +1,12 @@
-"""Claims about values: a closed-form spectrum at the certified optimum (ClosedFormSpectrum), and a bound
+"""Claims about values: a closed-form spectrum or scalar at the certified optimum (ClosedFormSpectrum,
+ClosedFormValue), and a bound
 between two per-index quantities of the data (IndexBound)."""
 from __future__ import annotations
 
 import torch
 
 from ..error_model import NEWTON_STEP_CHANGE, POINT_UNCERTAINTY, VALUE_REFERENCE_FLOOR, Tolerance
-from ..spec import ClosedFormSpectrum, IndexBound
+from ..spec import ClosedFormSpectrum, ClosedFormValue, IndexBound
 from .evidence import INCONCLUSIVE, Evidence, Outcome, gate, spectrum, verdict
 
 
@@ -27,9 +28,17 @@ def too_shallow(ev: Evidence, i: int, error: float, tol: Tolerance) -> bool:
 
 
 def check_spectrum(claim: ClosedFormSpectrum, ev: Evidence) -> list[Outcome]:
-    kind, name = claim.measured
+    return _compare_spectrum(claim.measured, ev.batch.closed[claim.quantity], ev)
+
+
+def check_value(claim: ClosedFormValue, ev: Evidence) -> list[Outcome]:
+    """One number: the closed form's value (its first index; it is the same at every one) against the scalar."""
+    return _compare_spectrum(claim.measured, ev.batch.closed[claim.quantity][:, :1], ev)
+
+
+def _compare_spectrum(measured_as: tuple[str, str], claimed: torch.Tensor, ev: Evidence) -> list[Outcome]:
+    kind, name = measured_as
     measured = spectrum(kind, ev.result.point[name])
-    claimed = ev.batch.closed[claim.quantity]
     out = []
     for i in range(ev.batch.size):
         m = measured[i].sort(descending=True).values

@@ -7,6 +7,8 @@ import mpmath
 import sympy as sp
 
 from ..errors import SpecError
+from ..spec import SpectrumReduction
+from ..status import Status
 from .arithmetic import DPS
 from .continuity import check_continuity
 from .findings import SymbolicFinding
@@ -25,7 +27,26 @@ def check_closed_forms(theorem, seed: int = 0) -> list[SymbolicFinding]:
         return _check_closed_forms(theorem, seed)
 
 
+def _beyond_the_per_index_problem(theorem) -> str:
+    """Why the per-index problem cannot decide the closed forms ('' when it can): a closed form of a reduction
+    variable that uses a dimension (an integer, which the exact rational samples would not respect) or a
+    reduction over the indices (which ties the indices together: held as a free parameter, a relation among
+    reductions would be refuted that holds on every instance)."""
+    beyond = set(theorem.model.latent_dims) | set(theorem.model.data_dims)
+    beyond |= {s for s, src in theorem.indexed if isinstance(src, SpectrumReduction)}
+    forms = dict(theorem.closed_forms)
+    used = sorted({str(d) for var in theorem.reduction.variables
+                   for d in sp.sympify(forms.get(var, 0)).free_symbols & beyond})
+    if not used:
+        return ""
+    return (f"the closed forms use {used} (dimensions or reductions over the indices), which the per-index "
+            f"problem does not decide; only the numeric search judges them")
+
+
 def _check_closed_forms(theorem, seed: int) -> list[SymbolicFinding]:
+    beyond = _beyond_the_per_index_problem(theorem)
+    if beyond:
+        return [SymbolicFinding("per-index problem", "every branch", Status.NOT_APPLICABLE, "not run", beyond)]
     problem = build_problem(theorem)
     rng = random.Random(seed)
     samples = sample(problem, rng)

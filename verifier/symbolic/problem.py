@@ -14,6 +14,7 @@ import mpmath
 import sympy as sp
 
 from ..errors import SpecError
+from ..spec import Constant
 from .arithmetic import fmt, real
 from .reduction import reduced_objective
 
@@ -59,17 +60,19 @@ def _negate(condition):
 
 
 def build_problem(theorem) -> Problem:
-    g = reduced_objective(theorem)
+    # a per-index quantity that is one number at every index (Constant) is that number, not a parameter
+    constants = {s: sp.nsimplify(src.value) for s, src in theorem.indexed if isinstance(src, Constant)}
+    g = reduced_objective(theorem).xreplace(constants)
     variables = tuple(theorem.reduction.variables)
     closed = {}
     for v in variables:
         try:
-            closed[v] = sp.sympify(theorem.closed_form(v))
+            closed[v] = sp.sympify(theorem.closed_form(v)).xreplace(constants)
         except KeyError:
             raise SpecError(f"{theorem.name}: the reduction variable {v} has no closed form; closed forms "
                             f"exist for {[str(s) for s, _ in theorem.closed_forms]}") from None
     hyper = [h.symbol for h in theorem.model.hyperparameters]
-    indexed = [s for s, _ in theorem.indexed if s not in variables]
+    indexed = [s for s, _ in theorem.indexed if s not in variables and s not in constants]
     parameters = tuple(hyper + indexed)
     stray = g.free_symbols - set(variables) - set(parameters)
     if stray:
