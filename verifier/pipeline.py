@@ -96,6 +96,10 @@ class Pipeline:
                         self._cache[res.instance.key()] = res
         return [self._cache[inst.key()] for inst in instances]
 
+    def results(self) -> list[InstanceResult]:
+        """Every instance result computed so far (the cache's), in the order computed."""
+        return list(self._cache.values())
+
     def _done(self, inst, climb: bool) -> bool:
         cached = self._cache.get(inst.key())
         return cached is not None and (cached.climbed or not climb)
