@@ -142,7 +142,8 @@ def _to_stderr(value) -> None:
 
 # A search runs the lists it is about to draw together, at least this many instances at a time, so that the
 # instances of several lists that share their dimensions are minimised in one tensor batch: Hypothesis draws
-# lists of ~1-6, and one list costs a tensor op as much as 64 do (at d <= 5 an op's cost is its dispatch).
+# lists of ~1-6, and at small d a tensor op's cost is mostly its dispatch (a gradient of Theorem 2 at d = 5:
+# 3.3 ms for one problem, 4.1 ms for ten; docs/benchmarks.md).
 LOOKAHEAD_INSTANCES = 64
 
 
