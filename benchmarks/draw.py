@@ -36,22 +36,44 @@ def draw_batch(theorem, d: int, size: int, seed: int = 0) -> list:
     raise NotDrawable(f"{theorem.name} at d={d}: " + "; ".join(errors))
 
 
+# Instances per Hypothesis example: a list of thousands would overrun Hypothesis's draw buffer, so a large
+# batch is drawn as lists of this size at the first list's dimensions, from the examples of one search.
+DRAW_CHUNK = 64
+
+
 def _draw(theorem, dims_strategy, size: int, seed: int) -> list:
+    ((dims, first),) = _draw_lists(theorem, dims_strategy, min(size, DRAW_CHUNK), seed, 1)
+    unique = {inst.key(): inst for inst in first}            # a drawn list may repeat an instance
+    instances, known = list(unique.values()), set(unique)
+    if len(instances) < size:
+        # Hypothesis's first example is its simplest whatever the seed, so the chunks come from one search
+        chunks = 2 * -(-(size - len(instances)) // DRAW_CHUNK) + 2
+        for _, more in _draw_lists(theorem, st.just(dims), DRAW_CHUNK, seed, chunks):
+            fresh = [inst for inst in more if inst.key() not in known]
+            known.update(inst.key() for inst in fresh)
+            instances += fresh
+    if len(instances) < size:
+        raise NotDrawable(f"{theorem.name}: only {len(instances)} distinct instances of {size} at {dims}")
+    return instances[:size]
+
+
+def _draw_lists(theorem, dims_strategy, size: int, seed: int, examples: int) -> list[tuple]:
+    """The first ``examples`` examples of (the dimensions drawn, ``size`` instances at them)."""
     _, instance_strategy = model_strategies(theorem)
     strategy = dims_strategy.flatmap(
-        lambda ld: st.lists(instance_strategy(theorem, *ld), min_size=size, max_size=size))
+        lambda ld: st.tuples(st.just(ld), st.lists(instance_strategy(theorem, *ld), min_size=size, max_size=size)))
     found = []
 
-    @settings(max_examples=1, deadline=None, database=None, phases=(Phase.generate,),
+    @settings(max_examples=examples, deadline=None, database=None, phases=(Phase.generate,),
               suppress_health_check=list(HealthCheck))
     @hypothesis_seed(seed)
     @given(strategy)
-    def take(batch):
-        if not found:
-            found.append(batch)
+    def take(drawn):
+        if len(found) < examples:
+            found.append(drawn)
 
     take()
-    return found[0]
+    return found
 
 
 def parameter_count(theorem, instance) -> int:

@@ -3,6 +3,11 @@
     python benchmarks/run.py --quick            # ~3 minutes on 2 CPU cores
     python benchmarks/run.py                    # the full grid, d up to 16
     python benchmarks/run.py --device cuda      # the same on a GPU
+    python benchmarks/run.py --theorem theorem4 --d 2 5 16 --batch 1 64 4096   # a grid of one's own
+
+It first times the path a user takes -- ``verifier check theorem2 --examples 256 --no-symbolic --max-dim 5``
+(the Hypothesis search, minimisation, every claim, confirmation, shrinking) -- against the reference check
+run in the same process (``--check``; ``--no-check`` leaves it out).
 
 For every registered theorem, instance size d and batch size B it runs the whole pipeline
 (instantiate -> minimise from random restarts -> check every claim) on B fresh instances
@@ -39,6 +44,7 @@ from verifier.numeric import MinimiserSettings, minimise  # noqa: E402
 from verifier.pipeline import Pipeline, PipelineSettings, resolve_device  # noqa: E402
 from verifier.judge import SKIPPED  # noqa: E402
 from verifier.spec import ClosedFormSpectrum  # noqa: E402
+from verifier.verdicts import check_theorem  # noqa: E402
 import verifier.pipeline as pipeline_module  # noqa: E402
 
 PROFILES = {
@@ -47,6 +53,16 @@ PROFILES = {
     "full": {"grid": {2: (1, 8, 32, 128), 4: (1, 8, 32, 128), 8: (1, 8, 32, 128), 16: (1, 8)},
              "baseline_instances": 4},
 }
+
+
+# A cell whose Hessians (instances x restarts x P^2 float64, about 4 copies in flight) would need more than
+# --memory-gib is skipped and says so, rather than swapping the machine to a halt.
+HESSIAN_COPIES = 4
+REFERENCE_INSTANCES = 10       # the reference check's instances for the check-path ratio (as in the issue)
+
+
+def hessian_gib(parameters: int, batch: int, restarts: int) -> float:
+    return HESSIAN_COPIES * batch * restarts * parameters ** 2 * 8 / 2**30
 
 
 def machine() -> dict:
@@ -150,6 +166,28 @@ def bench_baseline(theorem, d: int, count: int, seed: int, device: str) -> dict:
             "steps_to_dma_1e-5": reached}
 
 
+def bench_check(name: str, examples: int, max_dim: int, seed: int, device: str, restarts: int) -> dict:
+    """`verifier check NAME --examples E --no-symbolic --max-dim D` in this process, beside the reference check
+    (Adam, lr 0.1, 200 steps, float32, one instance at a time) at d = D; rates per CPU-second."""
+    theorem = load_spec(name)
+    base = bench_baseline(theorem, max_dim, REFERENCE_INSTANCES, seed, device)
+    settings = PipelineSettings(minimiser=MinimiserSettings(restarts=restarts, seed=seed, device=device),
+                                device=device)
+    pipeline = Pipeline(theorem, settings)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    verdict = check_theorem(theorem, instances=examples, max_dim=max_dim, seed=seed, settings=settings,
+                            symbolic=False, pipeline=pipeline)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    results = pipeline.results()
+    dma = [x for x in (pooled_dma(theorem, r) for r in results if r.minimiser["certified"]) if math.isfinite(x)]
+    rate = len(results) / cpu_seconds
+    return {"theorem": name, "examples": examples, "max_dim": max_dim, "status": str(verdict.status),
+            "instances": len(results), "certified": sum(r.minimiser["certified"] for r in results),
+            "seconds": seconds, "cpu_seconds": cpu_seconds, "instances_per_cpu_s": rate,
+            "dma_max": max(dma) if dma else None, "reference": base,
+            "ratio_vs_reference": rate / base["instances_per_cpu_s"], **peak_memory(device)}
+
+
 def table(rows: list[list], header: list[str]) -> str:
     cells = [header] + [[c if isinstance(c, str) else (f"{c:.3g}" if isinstance(c, float) else str(c))
                          for c in row] for row in rows]
@@ -167,6 +205,14 @@ def main(argv=None) -> int:
     parser.add_argument("--restarts", type=int, default=MinimiserSettings().restarts)
     parser.add_argument("--theorem", action="append", help="a registered theorem (default: all)")
     parser.add_argument("--max-d", type=int, default=None, help="leave out instance sizes above this d")
+    parser.add_argument("--d", type=int, nargs="+", default=None, help="instance sizes (default: the profile's)")
+    parser.add_argument("--batch", type=int, nargs="+", default=None, help="batch sizes (default: the profile's)")
+    parser.add_argument("--memory-gib", type=float, default=16.0,
+                        help="skip a cell whose Hessians would need more than this (default 16)")
+    parser.add_argument("--check", default="theorem2", help="the theorem whose check path is timed (default theorem2)")
+    parser.add_argument("--check-examples", type=int, default=256)
+    parser.add_argument("--check-max-dim", type=int, default=5)
+    parser.add_argument("--no-check", action="store_true", help="leave out the check-path timing")
     parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results-<profile>-<device>.json)")
     args = parser.parse_args(argv)
     try:
@@ -175,16 +221,34 @@ def main(argv=None) -> int:
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
             raise VerifierError(f"unknown theorem(s) {unknown}; registered: {sorted(REGISTRY)}")
+        if not args.no_check and args.check not in REGISTRY:
+            raise VerifierError(f"--check {args.check}: not a registered theorem; registered: {sorted(REGISTRY)}")
+        if any(n < 1 for n in (args.d or []) + (args.batch or []) + [args.check_examples, args.check_max_dim]):
+            raise VerifierError("--d, --batch, --check-examples and --check-max-dim take integers >= 1")
     except VerifierError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     profile = "quick" if args.quick else "full"
-    grid = {d: sizes for d, sizes in PROFILES[profile]["grid"].items() if args.max_d is None or d <= args.max_d}
+    grid = dict(PROFILES[profile]["grid"])
+    if args.d or args.batch:
+        grid = {d: tuple(args.batch or grid.get(d, (1, 8))) for d in (args.d or grid)}
+    grid = {d: sizes for d, sizes in grid.items() if args.max_d is None or d <= args.max_d}
     out_path = Path(args.out or Path(__file__).resolve().parent / f"results-{profile}-{device}.json")
     report = {"profile": profile, "device": device, "seed": args.seed, "machine": machine(),
               "command": "python " + " ".join([sys.argv[0]] + (sys.argv[1:] if argv is None else list(argv))),
               "theorems": {}}
     report["load_average_at_start"] = os.getloadavg()
+    if not args.no_check:
+        check = report["check_path"] = bench_check(args.check, args.check_examples, args.check_max_dim, args.seed,
+                                                   device, args.restarts)
+        ref = check["reference"]
+        print(f"check path: verifier check {args.check} --examples {args.check_examples} --no-symbolic --max-dim "
+              f"{args.check_max_dim}: {check['instances']} instances ({check['certified']} certified, D_MA max "
+              f"{check['dma_max']}) in {check['cpu_seconds']:.1f} CPU-s = {check['instances_per_cpu_s']:.3g}/CPU-s; "
+              f"reference check (Adam, lr 0.1, 200 steps, float32, one at a time, d = {args.check_max_dim}) "
+              f"{ref['instances']} in {ref['cpu_seconds']:.1f} CPU-s = {ref['instances_per_cpu_s']:.3g}/CPU-s: "
+              f"ratio {check['ratio_vs_reference']:.3g}x", flush=True)
+        out_path.write_text(json.dumps(report, indent=1))
     rows = []
     for name in names:
         try:
@@ -203,6 +267,13 @@ def main(argv=None) -> int:
                 continue
             entry["baseline"].append(base)
             for size in sizes:
+                need = hessian_gib(parameter_count(theorem, draw_batch(theorem, d, 1, seed=args.seed)[0]), size,
+                                   args.restarts)
+                if need > args.memory_gib:
+                    print(f"{name} d={d} B={size}: skipped, its Hessians need ~{need:.1f} GiB > --memory-gib "
+                          f"{args.memory_gib:g}", file=sys.stderr)
+                    entry.setdefault("skipped", []).append(f"d={d} B={size}: ~{need:.1f} GiB")
+                    continue
                 v = bench_verifier(theorem, d, size, args.seed, device, args.restarts)
                 # Per CPU-second: both run on one thread, and on a shared machine wall time
                 # measures the neighbours as much as the code.

@@ -82,19 +82,31 @@ class Pipeline:
     settings: PipelineSettings = field(default_factory=PipelineSettings)
     _cache: dict = field(default_factory=dict)
     minimised: int = 0
+    drawn: dict = field(default_factory=dict)     # what the searches will draw, per strategy (verdicts)
 
     def run(self, instances, climb: bool = True) -> list[InstanceResult]:
         """Every claim's outcome on each of ``instances`` (cached). ``climb``: whether an uncertified minimiser
         climbs the ladder first; a search shrinking a confirmed refutation passes False (its candidates need
         the search's own minimiser only), and an instance cached that way climbs when it is asked for again."""
-        todo = [inst for inst in instances
-                if inst.key() not in self._cache or (climb and not self._cache[inst.key()].climbed)]
+        todo = list({inst.key(): inst for inst in instances if not self._done(inst, climb)}.values())
         if todo:
             with intra_op_threads(self.settings.minimiser.cpu_threads, self.settings.device):
                 for group in group_by_dims(self.theorem, todo):
                     for res in self._run_group(group, climb):
                         self._cache[res.instance.key()] = res
         return [self._cache[inst.key()] for inst in instances]
+
+    def results(self) -> list[InstanceResult]:
+        """Every instance result computed so far (the cache's), in the order computed."""
+        return list(self._cache.values())
+
+    def _done(self, inst, climb: bool) -> bool:
+        cached = self._cache.get(inst.key())
+        return cached is not None and (cached.climbed or not climb)
+
+    def has(self, instances, climb: bool = True) -> bool:
+        """Whether every one of ``instances`` is cached (as ``run`` with ``climb`` would need it)."""
+        return all(self._done(inst, climb) for inst in instances)
 
     def meeting_premise(self, claim, instances) -> list:
         """Those of ``instances`` on which ``claim``'s premise holds away from a case boundary (where the

@@ -153,6 +153,66 @@ def _to_stderr(value) -> None:
     print(value, file=sys.stderr)
 
 
+# A search runs the lists it is about to draw together, at least this many instances at a time, so that the
+# instances of several lists that share their dimensions are minimised in one tensor batch: Hypothesis draws
+# lists of ~1-6, and at small d a tensor op's cost is mostly its dispatch (a gradient of Theorem 2 at d = 5:
+# 3.3 ms for one problem, 4.1 ms for ten; docs/benchmarks.md).
+LOOKAHEAD_INSTANCES = 64
+
+
+def _search_settings(batches: int):
+    """The settings of every search (and of the draw that looks ahead of it: the same, so the same draws)."""
+    return hsettings(max_examples=batches, deadline=None, database=None, derandomize=False,
+                     phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False, print_blob=False,
+                     suppress_health_check=list(HealthCheck))
+
+
+def drawn_lists(drawn, batches: int, seed: int) -> list[list]:
+    """The lists of instances a search of ``batches`` examples at ``seed`` is given while no example fails,
+    drawn only (nothing is minimised): Hypothesis's generation depends on the seed and on the outcomes, and
+    every outcome is a pass until one fails."""
+    lists: list[list] = []
+
+    @_search_settings(batches)
+    @hypothesis_seed(seed)
+    @given(drawn)
+    def collect(instances):
+        lists.append(instances)
+
+    with without_local_constants(), with_reporter(_to_stderr):
+        collect()
+    return lists
+
+
+class _Lookahead:
+    """Runs the lists a search will be given, LOOKAHEAD_INSTANCES at a time, ahead of the search (the
+    pipeline's cache keeps the results; the search still judges exactly the instances it draws)."""
+
+    def __init__(self, pipeline: Pipeline, lists: list[list]):
+        self.pipeline, self.lists = pipeline, lists
+        self.position: dict[tuple, int] = {}
+        for n, instances in enumerate(lists):
+            self.position.setdefault(tuple(inst.key() for inst in instances), n)
+
+    def run_ahead(self, instances) -> None:
+        n = self.position.get(tuple(inst.key() for inst in instances))
+        if n is None or self.pipeline.has(instances):
+            return
+        ahead: list = []
+        for upcoming in self.lists[n:]:
+            ahead.extend(upcoming)
+            if len(ahead) >= LOOKAHEAD_INSTANCES:
+                break
+        self.pipeline.run(ahead)
+
+
+def _lookahead(pipeline: Pipeline, drawn, key: tuple, batches: int, seed: int) -> _Lookahead:
+    """The lookahead of a search, its draws kept on the pipeline per strategy (claims share them)."""
+    if key not in pipeline.drawn:
+        pipeline.drawn[key] = drawn_lists(drawn, batches, seed)
+    return _Lookahead(pipeline, pipeline.drawn[key])
+
+
 def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: int, max_dim: int, seed: int,
                  directed: bool = False):
     """Run the Hypothesis search for one claim on ``batches`` drawn batches; return (counts, worst metrics,
@@ -165,14 +225,15 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     confirmer = Confirmer(pipeline)
     found = {"first": None, "uncertified": None}    # the first confirmed refutation; the first uncertified instance
     shrink = ShrinkBudget()
-    drawn = instance_batches(pipeline.theorem, batch_size, max_dim,
-                             dimensions=claim.dimensions if isinstance(claim, Restricted) else None)
+    dimensions = claim.dimensions if isinstance(claim, Restricted) else None
+    drawn = instance_batches(pipeline.theorem, batch_size, max_dim, dimensions=dimensions)
+    ahead = None
     if directed:
         drawn = drawn.map(lambda batch: pipeline.meeting_premise(claim, batch)).filter(bool)
+    else:
+        ahead = _lookahead(pipeline, drawn, (str(dimensions), batch_size, max_dim, batches, seed), batches, seed)
 
-    @hsettings(max_examples=batches, deadline=None, database=None, derandomize=False,
-               phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False, print_blob=False,
-               suppress_health_check=list(HealthCheck))
+    @_search_settings(batches)
     @hypothesis_seed(seed)
     @given(drawn)
     def search(instances):
@@ -190,7 +251,10 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
 
     def first_refutation(instances):
         """(instance, outcome) of the batch's first refuted instance, or None; counts the rest."""
-        for res in pipeline.run(instances, climb=found["first"] is None):
+        climb = found["first"] is None
+        if ahead is not None and climb:
+            ahead.run_ahead(instances)
+        for res in pipeline.run(instances, climb=climb):
             outcome = res.outcomes[claim.name]
             # Confirmed once, before Hypothesis shrinks it; the shrink's candidates are not (the shrunk one is,
             # before it is reported: verdict_from).
