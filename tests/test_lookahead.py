@@ -1,7 +1,7 @@
 """The search's lookahead (verifier.verdicts): the lists it runs ahead are the lists the search is then given,
 so it changes how instances are batched into tensor ops, never which instances are judged."""
 from theorems import theorem4_vae_learnable_sigma as t4
-from verifier import verdicts
+from verifier import search_lookahead, verdicts
 from verifier.pipeline import Pipeline
 from verifier.strategies import instance_batches
 
@@ -22,10 +22,10 @@ class _RecordingPipeline(Pipeline):
 
 def test_the_lookahead_runs_what_the_search_is_then_given(monkeypatch):
     batches, batch_size, max_dim, seed = 6, 4, 2, 3
-    drawn = verdicts.drawn_lists(instance_batches(t4.THEOREM, batch_size, max_dim), batches, seed)
+    drawn = search_lookahead.drawn_lists(instance_batches(t4.THEOREM, batch_size, max_dim), batches, seed)
     pipeline = _RecordingPipeline(t4.THEOREM)
     given = []
-    run_ahead = verdicts._Lookahead.run_ahead
+    run_ahead = search_lookahead.Lookahead.run_ahead
 
     def recording_run_ahead(self, instances):
         given.append([inst.key() for inst in instances])
@@ -35,7 +35,7 @@ def test_the_lookahead_runs_what_the_search_is_then_given(monkeypatch):
         finally:
             pipeline.in_lookahead = False
 
-    monkeypatch.setattr(verdicts._Lookahead, "run_ahead", recording_run_ahead)
+    monkeypatch.setattr(search_lookahead.Lookahead, "run_ahead", recording_run_ahead)
     counts, _, refutation, _ = verdicts.search_claim(pipeline, t4.THEOREM.claim("omega"), batches=batches,
                                                      batch_size=batch_size, max_dim=max_dim, seed=seed)
     assert refutation is None and sum(counts.values()) > 0
@@ -44,7 +44,7 @@ def test_the_lookahead_runs_what_the_search_is_then_given(monkeypatch):
 
 
 def test_a_repeated_instance_is_minimised_once():
-    (instances,) = verdicts.drawn_lists(instance_batches(t4.THEOREM, 2, 2), 1, 0)[:1]
+    (instances,) = search_lookahead.drawn_lists(instance_batches(t4.THEOREM, 2, 2), 1, 0)[:1]
     pipeline = Pipeline(t4.THEOREM)
     results = pipeline.run(instances + instances)
     assert pipeline.minimised == len({inst.key() for inst in instances})

@@ -23,18 +23,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings as hsettings
+from hypothesis import given, seed as hypothesis_seed
 from hypothesis.reporting import with_reporter
 
 from .confirmation import Confirmer
 from .judge import AT_BOUNDARY, Outcome, has_premise
 from .hypothesis_pool import without_local_constants
 from .pipeline import Pipeline, PipelineSettings
+from .search_lookahead import lookahead_for, search_settings, to_stderr
 from .shrink_budget import ShrinkBudget, ShrinkBudgetSpent
 from .spec import Claim, Restricted, Theorem
 from .status import Status, most_severe
@@ -147,72 +147,6 @@ def _worse(metrics: dict, worst: dict) -> dict:
     return worst
 
 
-def _to_stderr(value) -> None:
-    """Hypothesis's reports (e.g. that shrinking is taking minutes) go to stderr: stdout carries the verdicts,
-    which ``--json`` must keep parseable."""
-    print(value, file=sys.stderr)
-
-
-# A search runs the lists it is about to draw together, at least this many instances at a time, so that the
-# instances of several lists that share their dimensions are minimised in one tensor batch: Hypothesis draws
-# lists of ~1-6, and at small d a tensor op's cost is mostly its dispatch (a gradient of Theorem 2 at d = 5:
-# 3.3 ms for one problem, 4.1 ms for ten; docs/benchmarks.md).
-LOOKAHEAD_INSTANCES = 64
-
-
-def _search_settings(batches: int):
-    """The settings of every search (and of the draw that looks ahead of it: the same, so the same draws)."""
-    return hsettings(max_examples=batches, deadline=None, database=None, derandomize=False,
-                     phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False, print_blob=False,
-                     suppress_health_check=list(HealthCheck))
-
-
-def drawn_lists(drawn, batches: int, seed: int) -> list[list]:
-    """The lists of instances a search of ``batches`` examples at ``seed`` is given while no example fails,
-    drawn only (nothing is minimised): Hypothesis's generation depends on the seed and on the outcomes, and
-    every outcome is a pass until one fails."""
-    lists: list[list] = []
-
-    @_search_settings(batches)
-    @hypothesis_seed(seed)
-    @given(drawn)
-    def collect(instances):
-        lists.append(instances)
-
-    with without_local_constants(), with_reporter(_to_stderr):
-        collect()
-    return lists
-
-
-class _Lookahead:
-    """Runs the lists a search will be given, LOOKAHEAD_INSTANCES at a time, ahead of the search (the
-    pipeline's cache keeps the results; the search still judges exactly the instances it draws)."""
-
-    def __init__(self, pipeline: Pipeline, lists: list[list]):
-        self.pipeline, self.lists = pipeline, lists
-        self.position: dict[tuple, int] = {}
-        for n, instances in enumerate(lists):
-            self.position.setdefault(tuple(inst.key() for inst in instances), n)
-
-    def run_ahead(self, instances) -> None:
-        n = self.position.get(tuple(inst.key() for inst in instances))
-        if n is None or self.pipeline.has(instances):
-            return
-        ahead: list = []
-        for upcoming in self.lists[n:]:
-            ahead.extend(upcoming)
-            if len(ahead) >= LOOKAHEAD_INSTANCES:
-                break
-        self.pipeline.run(ahead)
-
-
-def _lookahead(pipeline: Pipeline, drawn, key: tuple, batches: int, seed: int) -> _Lookahead:
-    """The lookahead of a search, its draws kept on the pipeline per strategy (claims share them)."""
-    if key not in pipeline.drawn:
-        pipeline.drawn[key] = drawn_lists(drawn, batches, seed)
-    return _Lookahead(pipeline, pipeline.drawn[key])
-
-
 def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: int, max_dim: int, seed: int,
                  directed: bool = False):
     """Run the Hypothesis search for one claim on ``batches`` drawn batches; return (counts, worst metrics,
@@ -231,9 +165,9 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     if directed:
         drawn = drawn.map(lambda batch: pipeline.meeting_premise(claim, batch)).filter(bool)
     else:
-        ahead = _lookahead(pipeline, drawn, (str(dimensions), batch_size, max_dim, batches, seed), batches, seed)
+        ahead = lookahead_for(pipeline, drawn, (str(dimensions), batch_size, max_dim, batches, seed), batches, seed)
 
-    @_search_settings(batches)
+    @search_settings(batches)
     @hypothesis_seed(seed)
     @given(drawn)
     def search(instances):
@@ -274,7 +208,7 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
         return None
 
     try:
-        with without_local_constants(), with_reporter(_to_stderr):
+        with without_local_constants(), with_reporter(to_stderr):
             search()
     except _Refuted as ref:
         return counts, worst, ref, found["uncertified"]
