@@ -210,11 +210,12 @@ def _run(args) -> int:
         from .training.tables import run as run_tables
         return run_tables(args)
     if args.command == "report":               # run everything, then render it
+        from .cache import default_cache
         from .report.command import finish, prepare
         from .run_all import StderrProgress, run_all
         request = prepare(args)
         return finish(run_all(request.settings, command=request.command, progress=StderrProgress(request.started),
-                              jobs=args.jobs), request)
+                              jobs=args.jobs, cache=default_cache(not args.no_cache)), request)
     if args.command == "check" and (args.spec == "proofs" or args.spec.startswith("proof:")):
         return _check_proofs(args)
     if args.command == "check" and args.spec == "all":
@@ -278,12 +279,19 @@ def _check(theorem, args) -> int:
         verdict = check_instance(theorem, instance, settings=settings, claims=args.claim, spec=spec)
     else:
         progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
+        findings, symbolic_source = [], None
+        if not args.no_symbolic:
+            from .cache import default_cache
+            from .verdicts import symbolic_findings
+            findings, symbolic_source = symbolic_findings(theorem, args.seed, default_cache(not args.no_cache))
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
-                                seed=args.seed, settings=settings, claims=args.claim,
-                                symbolic=not args.no_symbolic, progress=progress, spec=spec)
+                                seed=args.seed, settings=settings, claims=args.claim, symbolic=not args.no_symbolic,
+                                progress=progress, spec=spec, findings=findings)
     from .report.status import ERRATUM, classify_claims, exit_status
     from .output import strict_json
     verdict_json = json.loads(strict_json(verdict.to_json()))
+    if not args.instance:
+        verdict_json["symbolic_evidence"] = symbolic_source
     classes = classify_claims(verdict_json["claims"])
     if args.json:
         for claim, cls in zip(verdict_json["claims"], classes):
@@ -291,6 +299,8 @@ def _check(theorem, args) -> int:
         print(json.dumps(verdict_json, indent=2, allow_nan=False))
     else:
         _print_verdict(verdict)
+        if verdict_json.get("symbolic_evidence"):
+            print(f"  symbolic evidence: {verdict_json['symbolic_evidence']}")
         for claim, cls in zip(verdict_json["claims"], classes):
             if cls == ERRATUM:
                 fix = next(c["claim"] for c in verdict_json["claims"] if c["erratum_of"] == claim["claim"])

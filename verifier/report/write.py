@@ -58,7 +58,8 @@ def write_report(results: Results, out: Path, formats=FORMATS) -> dict[str, Path
     parent = out.absolute().parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
-        images = {f"{f.name}.png": figure_png(f.figure) for s in results.sections for f in s.figures}
+        images = {f"{f.name}.png": f.png if f.png is not None else figure_png(f.figure)
+                  for s in results.sections for f in s.figures}
         if "md" in formats:
             for name, data in images.items():
                 (tmp / name).write_bytes(data)
