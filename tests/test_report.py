@@ -119,7 +119,7 @@ print(json.dumps(report.report))
 def _without_timings(obj):
     if isinstance(obj, dict):
         return {k: _without_timings(v) for k, v in obj.items()
-                if k not in ("elapsed_s", "generated_utc", "environment")}
+                if not k.endswith("elapsed_s") and k not in ("generated_utc", "environment")}
     if isinstance(obj, list):
         return [_without_timings(v) for v in obj]
     return obj

@@ -182,7 +182,7 @@ class EvidenceCache:
         path = self._path(kind, entry_key)
         try:
             text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):     # no such entry, or no cache directory at all
             return None
         except (OSError, UnicodeDecodeError) as exc:
             _warn(f"cache entry {path} cannot be read ({exc}); recomputing it")

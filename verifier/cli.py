@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -279,14 +280,16 @@ def _check(theorem, args) -> int:
         verdict = check_instance(theorem, instance, settings=settings, claims=args.claim, spec=spec)
     else:
         progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
-        findings, symbolic_source = [], None
+        findings, symbolic_source, symbolic_start = [], None, time.perf_counter()
         if not args.no_symbolic:
             from .cache import default_cache
             from .verdicts import symbolic_findings
             findings, symbolic_source = symbolic_findings(theorem, args.seed, default_cache(not args.no_cache))
+        symbolic_s = time.perf_counter() - symbolic_start
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
                                 seed=args.seed, settings=settings, claims=args.claim, symbolic=not args.no_symbolic,
                                 progress=progress, spec=spec, findings=findings)
+        verdict.elapsed += symbolic_s           # the time printed includes the symbolic checks
     from .report.status import ERRATUM, classify_claims, exit_status
     from .output import strict_json
     verdict_json = json.loads(strict_json(verdict.to_json()))

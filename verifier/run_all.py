@@ -139,9 +139,12 @@ def _check_one(name, prof, settings: ReportSettings, pipeline, progress, cache: 
         progress(f"theorem {msg}")
 
     progress(f"theorem {name}: symbolic checks of the closed forms")
+    symbolic_start = time.perf_counter()
     findings, symbolic_source = symbolic_findings(theorem, settings.seed, cache)
+    symbolic_s = time.perf_counter() - symbolic_start
     verdict = check_theorem(theorem, instances=prof.examples, batch_size=prof.batch, max_dim=prof.max_dim,
                             seed=settings.seed, settings=pipeline, progress=tick, findings=findings)
+    verdict.elapsed += symbolic_s               # the theorem's time includes its symbolic checks
     ends = [t for _, t in marks[1:]] + [time.perf_counter()]
     vj = _jsonable(verdict.to_json())
     for cj, (_, start), end in zip(vj["claims"], marks, ends):
@@ -151,6 +154,7 @@ def _check_one(name, prof, settings: ReportSettings, pipeline, progress, cache: 
         cj["class"] = cls
     vj["tolerances_text"] = verdict.settings.tolerances.describe()
     vj["symbolic_evidence"] = symbolic_source
+    vj["symbolic_elapsed_s"] = round(symbolic_s, 3)
     vj["errata"] = claim_errata(theorem, vj["claims"])
     vj["counts"] = _counts(c["class"] for c in vj["claims"])
     vj["exit_code"] = st.exit_status(c["class"] for c in vj["claims"])
