@@ -169,7 +169,7 @@ def _sources(report: dict) -> list[str]:
 def test_an_unchanged_report_reruns_from_the_cache_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(run_all_mod, "profile_of", lambda name: TINY)
     cache = EvidenceCache(tmp_path / "cache")
-    cold = _collect(cache)
+    cold = _collect(cache, jobs=2)                   # worker processes: each result cached as it finishes
     assert [s.split(" (")[0] for s in _sources(cold.report)] == ["computed"] * 4
     assert _sources(cold.report)[-1] == "computed (not cached)"           # a section that crashed is not kept
 

@@ -9,6 +9,7 @@ and deterministic given the seed, so the results are those of a serial run, only
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import multiprocessing
@@ -216,16 +217,24 @@ def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths
     remote = progress if isinstance(progress, StderrProgress) else _silent
     # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        theorem_futures = {name: pool.submit(check_theorem_entry, name, prof, settings, remote, cache)
-                           for name in todo_theorems}
-        proof_futures = {name: pool.submit(check_proof_entry, name, settings, remote) for name in todo_proofs}
+        futures = [(pool.submit(check_theorem_entry, name, prof, settings, remote, cache), "theorem", theorem_keys[name])
+                   for name in todo_theorems]
+        futures += [(pool.submit(check_proof_entry, name, settings, remote), "proof", proof_keys[name])
+                    for name in todo_proofs]
+        for future, kind, entry_key in futures:       # cached as each finishes: an interrupted run keeps those
+            future.add_done_callback(functools.partial(_keep, cache, kind, entry_key))
         sections = run_sections(provider_paths, settings, progress, cache)
-        for name, future in theorem_futures.items():
-            entry = future.result()
-            theorems[name] = cached.store(cache, "theorem", theorem_keys[name], entry, crashed="error" in entry)
-        for name, future in proof_futures.items():
-            proofs[name] = cached.store(cache, "proof", proof_keys[name], future.result())
-        return list(theorems.values()), list(proofs.values()), sections
+        results = [future.result() for future, _, _ in futures]
+    # read only now that the pool has shut down, so that every _keep has marked its entry
+    theorems.update(zip(todo_theorems, results[:len(todo_theorems)]))
+    proofs.update(zip(todo_proofs, results[len(todo_theorems):]))
+    return list(theorems.values()), list(proofs.values()), sections
+
+
+def _keep(cache: EvidenceCache, kind: str, entry_key: str | None, future) -> None:
+    if not future.cancelled() and future.exception() is None:
+        entry = future.result()
+        cached.store(cache, kind, entry_key, entry, crashed="error" in entry)
 
 
 def _heaviest_first(names) -> list[str]:
