@@ -14,6 +14,15 @@ from verifier.hypothesis_pool import without_local_constants
 
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _evidence_cache_outside_the_working_directory(tmp_path_factory):
+    """The suite's `verifier check` and `verifier report` runs keep their evidence cache (verifier/cache.py) in
+    a directory of their own, not in the working directory."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VERIFIER_CACHE_DIR", str(tmp_path_factory.mktemp("verifier-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _draws_independent_of_imports(request):
     """Every test draws as if nothing else had been imported (verifier/hypothesis_pool.py): Hypothesis mixes

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 import proofs_check
-import verifier.loader
+import theorems
 import verifier.run_all
 import verifier.solve
 import verifier.training.command
@@ -25,13 +25,18 @@ def _explode(*args, **kwargs):
     raise ZeroDivisionError("float division by zero, deep in the engine")
 
 
+class _ExplodingListing(dict):
+    """`verifier list` reads the static listing, whose items() here raises as a bug would."""
+    items = staticmethod(_explode)
+
+
 # command line -> the function it reaches, made to raise as a bug would
 COMMANDS = {
     "check": (["check", "theorem4", "--examples", "1"], verifier.verdicts, "check_theorem"),
     "check --instance": (["check", "theorem4", "--instance", INSTANCE], verifier.verdicts, "check_instance"),
     "check all": (["check", "all", "--examples", "1"], verifier.verdicts, "check_theorem"),
     "solve": (["solve", "theorem4", "--instance", INSTANCE], verifier.solve, "solve"),
-    "list": (["list"], verifier.loader, "load_spec"),
+    "list": (["list"], theorems, "LISTING"),
     "proofs": (["check", "proof:C"], proofs_check, "run_proof"),
     "train": (["train", "--experiment", "vae"], verifier.training.command, "run"),
     "tables": (["tables"], verifier.training.tables, "run"),
@@ -48,7 +53,7 @@ def _run(capsys, argv):
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_an_internal_error_is_exit_4_in_one_line_pointing_at_debug(capsys, monkeypatch, tmp_path, command):
     argv, module, attribute = COMMANDS[command]
-    monkeypatch.setattr(module, attribute, _explode)
+    monkeypatch.setattr(module, attribute, _ExplodingListing() if attribute == "LISTING" else _explode)
     code, out, err = _run(capsys, [a.replace("{tmp}", str(tmp_path)) for a in argv])
     assert code == INTERNAL_ERROR == 4
     assert err.count("\n") == 1 and "Traceback" not in err, err

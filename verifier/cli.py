@@ -7,14 +7,17 @@ documented erratum (a printed claim whose correction is verified), 1 anything el
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
 from .errors import InstanceError, UsageError, VerifierError
-from .instances import Instance
-from .pipeline import PipelineSettings, resolve_device
+
+# torch and sympy are imported by the commands that need them, not here: `verifier list` and `--help` start in
+# a fraction of a second (tests/test_startup.py checks that neither is imported).
 
 USAGE_ERROR = 2
 INTERNAL_ERROR = 4                # an unexpected exception in the verifier: never 1, which means REFUTED
@@ -22,7 +25,17 @@ MAX_EXAMPLES = 100_000            # instances per claim; a search this large alr
 MAX_INSTANCE_BYTES = 16 * 2**20    # an --instance file; bounded like its data (validation.MAX_SAMPLES rows)
 
 
-def _parser() -> argparse.ArgumentParser:
+# The commands whose options are defined beside their (torch-importing) code: their parser is built only when
+# one of them is the command, and otherwise they appear in `verifier --help` by this line alone.
+_HEAVY_COMMANDS = {
+    "train": ("verifier.training.command", "train the linear VAE / CVAE / MHVAE on real data and compare with "
+                                           "the theory"),
+    "tables": ("verifier.training.tables", "the paper's printed data tables (App. A.2) recomputed from MNIST"),
+}
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; ``command``, the command given, decides which heavy parsers are built."""
     p = argparse.ArgumentParser(prog="verifier", description=__doc__.splitlines()[0], epilog=EXIT_CODES_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -43,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--instance", help="check one instance: a JSON file or an inline JSON object")
     check.add_argument("--no-symbolic", action="store_true", help="skip the sympy checks of the closed forms")
     check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    check.add_argument("--no-cache", action="store_true",
+                       help="compute the symbolic evidence afresh, neither reading nor writing the evidence cache")
 
     solve = sub.add_parser("solve", help="claimed closed form and minimiser for one instance, as JSON")
     solve.add_argument("spec")
@@ -51,12 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
-    from .training.command import add_parser as add_train_parser
-    add_train_parser(sub)
+    for name, (module, help_line) in _HEAVY_COMMANDS.items():
+        if name == command:
+            importlib.import_module(module).add_parser(sub)
+        else:
+            sub.add_parser(name, help=help_line, add_help=False)
     from .report.command import add_parser as add_report_parser
     add_report_parser(sub)
-    from .training.tables import add_parser as add_tables_parser
-    add_tables_parser(sub)
     for command in sub.choices.values():     # --debug after the command too; SUPPRESS keeps the one given first
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an internal error, print its traceback")
@@ -81,8 +97,9 @@ def _version() -> str:
         return "(not installed)"
 
 
-def read_instance(arg: str) -> Instance:
+def read_instance(arg: str):
     """An instance from a JSON file or an inline JSON object, read strictly (verifier.validation)."""
+    from .instances import Instance
     text = arg
     if not arg.lstrip().startswith("{"):
         text = _read_instance_file(Path(arg))
@@ -95,7 +112,7 @@ def read_instance(arg: str) -> Instance:
     return Instance.from_json(obj)
 
 
-def user_instance(theorem, arg: str) -> Instance:
+def user_instance(theorem, arg: str):
     """``--instance``: read strictly, checked against the theorem's model and the certifiable range."""
     return read_instance(arg).validate(theorem.model).check_certifiable()
 
@@ -123,7 +140,8 @@ def _read_instance_file(path: Path) -> str:
         raise UsageError(f"{where}: cannot be read ({exc.strerror})") from None
 
 
-def _settings(args) -> PipelineSettings:
+def _settings(args):
+    from .pipeline import PipelineSettings, resolve_device
     if args.restarts < 1:
         raise UsageError(f"--restarts={args.restarts} must be >= 1")
     return PipelineSettings.from_options(seed=args.seed, restarts=args.restarts, device=resolve_device(args.device))
@@ -151,8 +169,14 @@ def _print_verdict(verdict, out=None) -> None:
     print(f"  => {verdict.status}", file=out)
 
 
+def _command(argv: list[str]) -> str | None:
+    """The command in ``argv``: the first word that is no option (the top-level options take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(_command(argv)).parse_args(argv)
     try:
         return _run(args)
     except VerifierError as exc:
@@ -177,12 +201,12 @@ def _one_line(message: str) -> str:
 
 
 def _run(args) -> int:
-    from .loader import load_spec, registry
-    if args.command == "list":
-        for name in sorted(registry()):
-            th = load_spec(name)
-            print(f"{name:<12} {th.title}  [{th.source}]  {len(th.claims)} claims")
+    if args.command == "list":                 # from the static listing: no spec module (and no sympy) imported
+        from theorems import LISTING
+        for name, (title, source, claims) in sorted(LISTING.items()):
+            print(f"{name:<12} {title}  [{source}]  {claims} claims")
         return 0
+    from .loader import load_spec, registry
     if args.command == "train":
         from .training.command import run as run_training
         return run_training(args)
@@ -190,11 +214,12 @@ def _run(args) -> int:
         from .training.tables import run as run_tables
         return run_tables(args)
     if args.command == "report":               # run everything, then render it
+        from .cache import default_cache
         from .report.command import finish, prepare
         from .run_all import StderrProgress, run_all
         request = prepare(args)
         return finish(run_all(request.settings, command=request.command, progress=StderrProgress(request.started),
-                              jobs=args.jobs), request)
+                              jobs=args.jobs, cache=default_cache(not args.no_cache)), request)
     if args.command == "check" and (args.spec == "proofs" or args.spec.startswith("proof:")):
         return _check_proofs(args)
     if args.command == "check" and args.spec == "all":
@@ -259,12 +284,21 @@ def _check(theorem, args) -> int:
         verdict = check_instance(theorem, instance, settings=settings, claims=args.claim, spec=spec)
     else:
         progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
+        findings, symbolic_source, symbolic_start = [], None, time.perf_counter()
+        if not args.no_symbolic:
+            from .cache import default_cache
+            from .verdicts import symbolic_findings
+            findings, symbolic_source = symbolic_findings(theorem, args.seed, default_cache(not args.no_cache))
+        symbolic_s = time.perf_counter() - symbolic_start
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
-                                seed=args.seed, settings=settings, claims=args.claim,
-                                symbolic=not args.no_symbolic, progress=progress, spec=spec)
+                                seed=args.seed, settings=settings, claims=args.claim, symbolic=not args.no_symbolic,
+                                progress=progress, spec=spec, findings=findings)
+        verdict.elapsed += symbolic_s           # the time printed includes the symbolic checks
     from .report.status import ERRATUM, classify_claims, exit_status
     from .output import strict_json
     verdict_json = json.loads(strict_json(verdict.to_json()))
+    if not args.instance:
+        verdict_json["symbolic_evidence"] = symbolic_source
     classes = classify_claims(verdict_json["claims"])
     if args.json:
         for claim, cls in zip(verdict_json["claims"], classes):
@@ -272,6 +306,8 @@ def _check(theorem, args) -> int:
         print(json.dumps(verdict_json, indent=2, allow_nan=False))
     else:
         _print_verdict(verdict)
+        if verdict_json.get("symbolic_evidence"):
+            print(f"  symbolic evidence: {verdict_json['symbolic_evidence']}")
         for claim, cls in zip(verdict_json["claims"], classes):
             if cls == ERRATUM:
                 fix = next(c["claim"] for c in verdict_json["claims"] if c["erratum_of"] == claim["claim"])

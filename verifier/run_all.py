@@ -9,6 +9,7 @@ and deterministic given the seed, so the results are those of a serial run, only
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import multiprocessing
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 
+from . import cached_results as cached
+from .cache import DISABLED, EvidenceCache
 from .numeric import MinimiserSettings
 from .pipeline import PipelineSettings
 from .report import status as st
@@ -87,15 +90,35 @@ def _pipeline_settings(prof, settings: ReportSettings) -> PipelineSettings:
                                                         device=settings.device), device=settings.device)
 
 
-def check_theorems(names, prof, settings: ReportSettings, progress) -> list[dict]:
-    return [check_theorem_entry(name, prof, settings, progress) for name in names]
+def check_theorems(names, prof, settings: ReportSettings, progress, cache: EvidenceCache = DISABLED) -> list[dict]:
+    keys = _theorem_keys(names, prof, settings, cache)
+    entries = []
+    for name in names:
+        entry = cached.lookup(cache, "theorem", keys[name], f"theorem {name}", progress)
+        if entry is None:
+            entry = check_theorem_entry(name, prof, settings, progress, cache)
+            cached.store(cache, "theorem", keys[name], entry, crashed="error" in entry)
+        entries.append(entry)
+    return entries
 
 
-def check_theorem_entry(name, prof, settings: ReportSettings, progress) -> dict:
-    """One theorem's JSON entry; a theorem that cannot be checked becomes an ERROR entry naming why."""
+def _theorem_keys(names, prof, settings: ReportSettings, cache: EvidenceCache) -> dict:
+    """Each theorem's cache key (None: not cached, the cache off or a spec that cannot be loaded or keyed)."""
+    keys = dict.fromkeys(names)
+    for name in names if cache.enabled else ():
+        try:
+            keys[name] = cached.theorem_key(_load(name), prof, settings)
+        except Exception:                             # noqa: BLE001 - reported by the check, which fails the same way
+            pass
+    return keys
+
+
+def check_theorem_entry(name, prof, settings: ReportSettings, progress, cache: EvidenceCache = DISABLED) -> dict:
+    """One theorem's JSON entry; a theorem that cannot be checked becomes an ERROR entry naming why.
+    ``cache``: where its symbolic findings may come from (the entry as a whole is cached by the caller)."""
     start = time.perf_counter()
     try:
-        return _check_one(name, prof, settings, _pipeline_settings(prof, settings), progress)
+        return _check_one(name, prof, settings, _pipeline_settings(prof, settings), progress, cache)
     except Exception as exc:                      # noqa: BLE001 - the report shows it and goes on
         from .errors import VerifierError
         cls = st.SPEC_ERROR if isinstance(exc, VerifierError) else st.INTERNAL_ERROR   # a crash is no verdict
@@ -107,8 +130,8 @@ def check_theorem_entry(name, prof, settings: ReportSettings, progress) -> dict:
                 "errata": [], "counts": _counts([cls]), "exit_code": st.exit_status([cls])}
 
 
-def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict:
-    from .verdicts import check_theorem
+def _check_one(name, prof, settings: ReportSettings, pipeline, progress, cache: EvidenceCache) -> dict:
+    from .verdicts import check_theorem, symbolic_findings
     theorem = _load(name)
     marks = []                  # (claim name, start time): check_theorem reports each claim as it starts
 
@@ -117,8 +140,12 @@ def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict
         progress(f"theorem {msg}")
 
     progress(f"theorem {name}: symbolic checks of the closed forms")
+    symbolic_start = time.perf_counter()
+    findings, symbolic_source = symbolic_findings(theorem, settings.seed, cache)
+    symbolic_s = time.perf_counter() - symbolic_start
     verdict = check_theorem(theorem, instances=prof.examples, batch_size=prof.batch, max_dim=prof.max_dim,
-                            seed=settings.seed, settings=pipeline, progress=tick)
+                            seed=settings.seed, settings=pipeline, progress=tick, findings=findings)
+    verdict.elapsed += symbolic_s               # the theorem's time includes its symbolic checks
     ends = [t for _, t in marks[1:]] + [time.perf_counter()]
     vj = _jsonable(verdict.to_json())
     for cj, (_, start), end in zip(vj["claims"], marks, ends):
@@ -127,6 +154,8 @@ def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict
     for cj, cls in zip(vj["claims"], st.classify_claims(vj["claims"])):
         cj["class"] = cls
     vj["tolerances_text"] = verdict.settings.tolerances.describe()
+    vj["symbolic_evidence"] = symbolic_source
+    vj["symbolic_elapsed_s"] = round(symbolic_s, 3)
     vj["errata"] = claim_errata(theorem, vj["claims"])
     vj["counts"] = _counts(c["class"] for c in vj["claims"])
     vj["exit_code"] = st.exit_status(c["class"] for c in vj["claims"])
@@ -135,8 +164,10 @@ def _check_one(name, prof, settings: ReportSettings, pipeline, progress) -> dict
 
 # ---------------------------------------------------------------- proofs
 
-def check_proofs(names, settings: ReportSettings, progress) -> list[dict]:
-    return [check_proof_entry(name, settings, progress) for name in names]
+def check_proofs(names, settings: ReportSettings, progress, cache: EvidenceCache = DISABLED) -> list[dict]:
+    keys = {name: cached.proof_key(name, settings) if cache.enabled else None for name in names}
+    return [cached.lookup(cache, "proof", keys[name], f"proof {name}", progress)
+            or cached.store(cache, "proof", keys[name], check_proof_entry(name, settings, progress)) for name in names]
 
 
 def check_proof_entry(name, settings: ReportSettings, progress) -> dict:
@@ -170,20 +201,40 @@ def _silent(msg: str) -> None:
     pass
 
 
-def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths, progress):
-    """Theorems and proofs in ``jobs`` worker processes, the sections here meanwhile."""
-    if not theorem_names and not proof_names:
-        return [], [], run_sections(provider_paths, settings, progress)
+def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths, progress, cache):
+    """Theorems and proofs in ``jobs`` worker processes, the sections here meanwhile; what the cache holds is
+    taken from it here, and only the rest goes to the workers (none are started when nothing is left)."""
+    theorem_keys = _theorem_keys(theorem_names, prof, settings, cache)
+    proof_keys = {name: cached.proof_key(name, settings) if cache.enabled else None for name in proof_names}
+    theorems = {name: cached.lookup(cache, "theorem", theorem_keys[name], f"theorem {name}", progress)
+                for name in theorem_names}
+    proofs = {name: cached.lookup(cache, "proof", proof_keys[name], f"proof {name}", progress) for name in proof_names}
+    todo_theorems = [name for name in _heaviest_first(theorem_names) if theorems[name] is None]
+    todo_proofs = [name for name in proof_names if proofs[name] is None]
+    if not todo_theorems and not todo_proofs:
+        return list(theorems.values()), list(proofs.values()), run_sections(provider_paths, settings, progress, cache)
     # Workers report through the caller's progress when it can travel to them (a StderrProgress).
     remote = progress if isinstance(progress, StderrProgress) else _silent
     # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        theorem_futures = {name: pool.submit(check_theorem_entry, name, prof, settings, remote)
-                           for name in _heaviest_first(theorem_names)}
-        proof_futures = [pool.submit(check_proof_entry, name, settings, remote) for name in proof_names]
-        sections = run_sections(provider_paths, settings, progress)
-        return ([theorem_futures[name].result() for name in theorem_names], [f.result() for f in proof_futures],
-                sections)
+        futures = [(pool.submit(check_theorem_entry, name, prof, settings, remote, cache), "theorem", theorem_keys[name])
+                   for name in todo_theorems]
+        futures += [(pool.submit(check_proof_entry, name, settings, remote), "proof", proof_keys[name])
+                    for name in todo_proofs]
+        for future, kind, entry_key in futures:       # cached as each finishes: an interrupted run keeps those
+            future.add_done_callback(functools.partial(_keep, cache, kind, entry_key))
+        sections = run_sections(provider_paths, settings, progress, cache)
+        results = [future.result() for future, _, _ in futures]
+    # read only now that the pool has shut down, so that every _keep has marked its entry
+    theorems.update(zip(todo_theorems, results[:len(todo_theorems)]))
+    proofs.update(zip(todo_proofs, results[len(todo_theorems):]))
+    return list(theorems.values()), list(proofs.values()), sections
+
+
+def _keep(cache: EvidenceCache, kind: str, entry_key: str | None, future) -> None:
+    if not future.cancelled() and future.exception() is None:
+        entry = future.result()
+        cached.store(cache, kind, entry_key, entry, crashed="error" in entry)
 
 
 def _heaviest_first(names) -> list[str]:
@@ -200,10 +251,23 @@ def _heaviest_first(names) -> list[str]:
 
 # ---------------------------------------------------------------- sections
 
-def run_sections(providers, settings: ReportSettings, progress) -> list[Section]:
-    """Each provider in turn; one that raises becomes a failed section (ok=False) with its error."""
+def run_sections(providers, settings: ReportSettings, progress, cache: EvidenceCache = DISABLED) -> list[Section]:
+    """Each provider in turn (from the cache where it holds the section); one that raises becomes a failed
+    section (ok=False) with its error."""
     sections = []
     for path in providers:
+        entry_key = cached.section_key(path, settings) if cache.enabled else None
+        hit = cached.lookup(cache, "section", entry_key, f"section {path}", progress)
+        if hit is not None:
+            try:
+                section = cached.section_from_json(hit["section"])
+            except (KeyError, TypeError, ValueError) as exc:
+                print(f"verifier: warning: cached section {path} does not fit ({exc}); recomputing it",
+                      file=sys.stderr)
+            else:
+                section.data["evidence_source"] = hit["evidence_source"]
+                sections.append(section)
+                continue
         progress(f"section {path}")
         start = time.perf_counter()
         try:
@@ -218,6 +282,10 @@ def run_sections(providers, settings: ReportSettings, progress) -> list[Section]
                               data={"error": f"{type(exc).__name__}: {exc}"}, figures=[], ok=False)
         section.data = _jsonable(section.data)
         section.data.setdefault("elapsed_s", round(time.perf_counter() - start, 3))
+        crashed = _section_class(section) == st.INTERNAL_ERROR
+        section.data["evidence_source"] = cached.store(
+            cache, "section", entry_key, {}, crashed=crashed,
+            value=None if crashed or not cache.enabled else {"section": cached.section_to_json(section)})["evidence_source"]
         sections.append(section)
     return sections
 
@@ -246,9 +314,10 @@ def _proof_names(proofs) -> list[str]:
 
 
 def run_all(settings: ReportSettings, *, command: str = "verifier report", theorems=None, proofs=None,
-            providers=None, progress=None, jobs: int = 1) -> Results:
+            providers=None, progress=None, jobs: int = 1, cache: EvidenceCache = DISABLED) -> Results:
     """Check everything (or the given subsets: names of theorems and proofs, provider paths), the
-    theorems and proofs in ``jobs`` worker processes when ``jobs`` > 1."""
+    theorems and proofs in ``jobs`` worker processes when ``jobs`` > 1; ``cache``: where unchanged
+    results are taken from and computed ones kept (``verifier.cached_results``)."""
     from .loader import registry
     progress = progress or (lambda msg: None)
     prof = profile_of(settings.profile)
@@ -261,11 +330,11 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
     # imported before the search, and this way they are those of `verifier check`.
     if jobs > 1:
         theorem_results, proof_results, sections = _in_workers(jobs, theorem_names, _proof_names(proofs), prof,
-                                                               settings, provider_paths, progress)
+                                                               settings, provider_paths, progress, cache)
     else:
-        theorem_results = check_theorems(theorem_names, prof, settings, progress)
-        proof_results = check_proofs(_proof_names(proofs), settings, progress)
-        sections = run_sections(provider_paths, settings, progress)
+        theorem_results = check_theorems(theorem_names, prof, settings, progress, cache)
+        proof_results = check_proofs(_proof_names(proofs), settings, progress, cache)
+        sections = run_sections(provider_paths, settings, progress, cache)
 
     classes = ([c["class"] for t in theorem_results for c in t["claims"]]
                + [t["error_class"] for t in theorem_results if "error" in t]
@@ -283,6 +352,8 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
                                4: "a check or a section crashed: an internal error (see its entry)"}[code],
                    "counts": _counts(classes[:len(classes) - len(sections)]),
                    "failed_sections": [s.key for s in sections if not s.ok],
+                   "from_cache": sum(str(e.get("evidence_source", "")).startswith("cached")
+                                     for e in [*theorem_results, *proof_results, *(s.data for s in sections)]),
                    "elapsed_s": round(time.perf_counter() - start, 3)},
         "environment": environment(settings, command),
         "settings": {"profile": settings.profile, "seed": settings.seed, "device": settings.device,

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from hypothesis import given, seed as hypothesis_seed
 from hypothesis.reporting import with_reporter
 
+from .cache import DISABLED, EvidenceCache, Unfingerprintable, fingerprint, library_versions, source_digest
+from .cache import key as cache_key, short as short_key
 from .confirmation import Confirmer
 from .judge import AT_BOUNDARY, Outcome, has_premise
 from .hypothesis_pool import without_local_constants
@@ -325,8 +327,33 @@ def instance_verdicts(pipeline: Pipeline, res, claims: list[str] | None = None) 
 
 
 def _symbolic_findings(theorem: Theorem, seed: int):
-    from .symbolic import check_closed_forms
-    return check_closed_forms(theorem, seed=seed)
+    return symbolic_findings(theorem, seed)[0]
+
+
+def symbolic_findings(theorem: Theorem, seed: int, cache: EvidenceCache = DISABLED) -> tuple[list, str]:
+    """The symbolic checks of ``theorem``'s closed forms (``symbolic.check_closed_forms``), taken from ``cache``
+    where it holds them, and a line saying where they came from.  They are deterministic given the spec's
+    content and the seed, so the key is those, the versions of the libraries and the verifier's source."""
+    from .symbolic import SymbolicFinding, check_closed_forms
+    if not cache.enabled:
+        return check_closed_forms(theorem, seed=seed), "computed (the evidence cache is off)"
+    try:
+        entry_key = cache_key(kind="symbolic", theorem=fingerprint(theorem), seed=seed,
+                              versions=library_versions(), source=source_digest())
+    except Unfingerprintable as exc:
+        return check_closed_forms(theorem, seed=seed), f"computed (not cacheable: {exc})"
+    stored = cache.get("symbolic", entry_key)
+    if stored is not None:
+        try:
+            return ([SymbolicFinding(**{**f, "status": Status(f["status"]),
+                                        "blamed": None if f["blamed"] is None else tuple(f["blamed"])})
+                     for f in stored], f"cached (key {short_key(entry_key)})")
+        except (TypeError, ValueError, KeyError) as exc:
+            print(f"verifier: warning: cached symbolic findings {short_key(entry_key)} do not fit ({exc}); "
+                  f"recomputing them", file=sys.stderr)
+    findings = check_closed_forms(theorem, seed=seed)
+    stored = cache.put("symbolic", entry_key, [dataclasses.asdict(f) for f in findings])
+    return findings, f"computed (cached as key {short_key(entry_key)})" if stored else "computed (not cached)"
 
 
 def _attach_symbolic(verdict: ClaimVerdict, findings, theorem: Theorem) -> None:

@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
                    help="quick: a few minutes on 2 CPU cores; thorough: more instances, denser sweeps")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--no-cache", action="store_true",
+                   help="compute every result afresh, neither reading nor writing the evidence cache "
+                        "(.verifier-cache/, or $VERIFIER_CACHE_DIR)")
     jobs = default_jobs()
     p.add_argument("--jobs", type=_jobs, default=jobs,
                    help="worker processes for the theorems and proofs (default: the CPUs this process may use, "

@@ -121,3 +121,33 @@ def related_steps(report: dict, erratum: dict) -> list[tuple[str, int, str]]:
             if re.search(rf"(?<![\w(]){re.escape(s['equation'])}(?![\w)])", text):
                 out.append((p["proof"], k, s["equation"]))
     return out
+
+
+# ---------------------------------------------------------------- where a result came from (the evidence cache)
+
+def from_cache(entry: dict) -> bool:
+    """Whether a theorem's, proof's or section's result (a section: its data) was taken from the evidence cache."""
+    return str(entry.get("evidence_source", "")).startswith("cached")
+
+
+def evidence_source_text(entry: dict) -> str | None:
+    """``"result cached (key ..., computed ...); symbolic evidence computed (...)"``, or None for a result that
+    says nothing of it."""
+    parts = [f"{what} {entry[field]}" for what, field in (("result", "evidence_source"),
+                                                          ("symbolic evidence", "symbolic_evidence"))
+             if entry.get(field)]
+    return "; ".join(parts) or None
+
+
+def time_text(entry: dict) -> str:
+    """A result's time in the summary; a cached one's is that of the run that computed it, and says so."""
+    return f"{entry['elapsed_s']:.1f}" + (" (cached)" if from_cache(entry) else "")
+
+
+def cache_summary(status: dict) -> str | None:
+    """The summary's sentence on the evidence cache, where any result came from it."""
+    n = status.get("from_cache", 0)
+    if not n:
+        return None
+    return (f"{n} result(s) were taken from the evidence cache, unchanged since they were computed (each says so "
+            f"below); verifier report --no-cache computes everything afresh.")

@@ -144,13 +144,15 @@ def summary(report: dict) -> str:
             f"<code>{_e(report['settings']['profile'])}</code>, seed {_e(str(report['settings']['seed']))}.</p>")
     if st["failed_sections"]:
         head += f"<p><strong>Failed sections:</strong> {_e(', '.join(st['failed_sections']))}</p>"
+    if labels.cache_summary(st):
+        head += f"<p>{_e(labels.cache_summary(st))}</p>"
     head += ("<p><em>Verified</em> means no counterexample among the instances tried (evidence, not proof); "
              "<em>erratum</em> means the printed form is refuted and the project's correction of it is verified.</p>")
     rows = [[_link(f"{t['theorem']}: {t['title']}", labels.theorem_anchor(t["theorem"])),
-             verdict(labels.overall(t["counts"]), short=True), _e_counts(t["counts"]), f"{t['elapsed_s']:.1f}"]
+             verdict(labels.overall(t["counts"]), short=True), _e_counts(t["counts"]), _e(labels.time_text(t))]
             for t in report["theorems"]]
     rows += [[_link(f"proof {p['proof']}", labels.proof_anchor(p["proof"])), verdict(labels.overall(p["counts"]), True),
-              _e_counts(p["counts"]), f"{p['elapsed_s']:.1f}"] for p in report["proofs"]]
+              _e_counts(p["counts"]), _e(labels.time_text(p))] for p in report["proofs"]]
     return (head + contents(report) + '<h2 id="summary">Summary</h2>'
             + _table(["theorem / proof", "verdict", "counts", "time (s)"], rows))
 
@@ -202,6 +204,11 @@ def errata(report: dict) -> str:
     return '<h2 id="errata">Errata</h2>' + ("\n".join(body) or "<p>No printed claim or proof step was refuted.</p>")
 
 
+def _evidence_source(entry: dict) -> str:
+    text = labels.evidence_source_text(entry)
+    return f"<p><em>Evidence source: {_e(text)}.</em></p>" if text else ""
+
+
 def theorems(report: dict) -> str:
     out = ['<h2 id="claims">Claims</h2>']
     for t in report["theorems"]:
@@ -212,7 +219,7 @@ def theorems(report: dict) -> str:
             continue
         out.append(f'<h3 id="{anchor}">{_e(t["theorem"])}: {_e(t["title"])}</h3><p>{_e(t["source"])}. Instances '
                    f"evaluated: {t['instances_evaluated']}; device {_e(t['device'])}; tolerances: "
-                   f"{_e(t['tolerances_text'])}.</p>")
+                   f"{_e(t['tolerances_text'])}.</p>" + _evidence_source(t))
         rows = [[f'<span id="{labels.claim_anchor(t["theorem"], c["claim"])}">{_e(c["claim"])}</span>',
                  _cell(c["equation"]), verdict(c["class"], short=True), str(c["instances_tried"]),
                  _cell(c["worst_error"]), _cell(c["loss_gap"]), _cell(c["tolerance"]), f"{c['elapsed_s']:.1f}",
@@ -225,7 +232,7 @@ def theorems(report: dict) -> str:
 def proofs(report: dict) -> str:
     out = ['<h2 id="proofs">Proof steps</h2>']
     for p in report["proofs"]:
-        out.append(f'<h3 id="{labels.proof_anchor(p["proof"])}">Proof {_e(p["proof"])}</h3>')
+        out.append(f'<h3 id="{labels.proof_anchor(p["proof"])}">Proof {_e(p["proof"])}</h3>' + _evidence_source(p))
         rows = [[f'<span id="{labels.step_anchor(p["proof"], k)}">{_e(s["equation"])}</span>', _cell(s["claim"]),
                  _cell(s["method"]), verdict(s["class"], short=True), _cell(s.get("evidence"))]
                 for k, s in enumerate(p["steps"])]
@@ -236,7 +243,7 @@ def proofs(report: dict) -> str:
 def sections(report: dict, images: dict[str, bytes]) -> str:
     out = []
     for key, s in report["sections"].items():
-        out.append(f'<h2 id="{labels.section_anchor(key)}">{_e(s["title"])}</h2>')
+        out.append(f'<h2 id="{labels.section_anchor(key)}">{_e(s["title"])}</h2>' + _evidence_source(s["data"]))
         out.append(markdown_to_html(s["markdown"], images))
         for f in s["figures"]:
             out.append(f"<figure>{_img(_e(f['caption']), f['file'], images)}<figcaption>{_e(f['caption'])}"

@@ -50,16 +50,18 @@ def summary(report: dict) -> list[str]:
            f"profile `{report['settings']['profile']}`, seed {report['settings']['seed']}.", ""]
     if st["failed_sections"]:
         out += [f"**Failed sections:** {escape(', '.join(st['failed_sections']))}", ""]
+    if labels.cache_summary(st):
+        out += [escape(labels.cache_summary(st)), ""]
     out += ["*Verified* means no counterexample among the instances tried (evidence, not proof); *erratum* means "
             "the printed form is refuted and the project's correction of it is verified.", ""]
     out += contents(report)
     out += [_anchor("summary"), "## Summary", "", "| theorem / proof | verdict | counts | time (s) |", "|---|---|---|---|"]
     for t in report["theorems"]:
         out.append(f"| {_link(t['theorem'] + ': ' + t['title'], labels.theorem_anchor(t['theorem']))} | "
-                   f"{verdict(labels.overall(t['counts']), short=True)} | {labels.counts_text(t['counts'])} | {t['elapsed_s']:.1f} |")
+                   f"{verdict(labels.overall(t['counts']), short=True)} | {labels.counts_text(t['counts'])} | {labels.time_text(t)} |")
     for p in report["proofs"]:
         out.append(f"| {_link('proof ' + p['proof'], labels.proof_anchor(p['proof']))} | "
-                   f"{verdict(labels.overall(p['counts']), short=True)} | {labels.counts_text(p['counts'])} | {p['elapsed_s']:.1f} |")
+                   f"{verdict(labels.overall(p['counts']), short=True)} | {labels.counts_text(p['counts'])} | {labels.time_text(p)} |")
     return out + [""]
 
 
@@ -129,6 +131,11 @@ def errata(report: dict) -> list[str]:
     return out
 
 
+def _evidence_source(entry: dict) -> list[str]:
+    text = labels.evidence_source_text(entry)
+    return [f"*Evidence source: {escape(text)}.*", ""] if text else []
+
+
 def theorems(report: dict) -> list[str]:
     out = [_anchor("claims"), "## Claims", ""]
     for t in report["theorems"]:
@@ -139,7 +146,7 @@ def theorems(report: dict) -> list[str]:
             continue
         out += [f"### {escape(t['theorem'])}: {escape(t['title'])}", "", f"{escape(t['source'])}.  Instances "
                 f"evaluated: {t['instances_evaluated']}; device {t['device']}; tolerances: "
-                f"{escape(t['tolerances_text'])}.", "",
+                f"{escape(t['tolerances_text'])}.", "", *_evidence_source(t),
                 "| claim | equation | verdict | instances | worst error | loss gap | tolerance | time (s) | detail |",
                 "|---|---|---|---|---|---|---|---|---|"]
         for c in t["claims"]:
@@ -154,7 +161,7 @@ def theorems(report: dict) -> list[str]:
 def proofs(report: dict) -> list[str]:
     out = [_anchor("proofs"), "## Proof steps", ""]
     for p in report["proofs"]:
-        out += [_anchor(labels.proof_anchor(p["proof"])), f"### Proof {escape(p['proof'])}", "",
+        out += [_anchor(labels.proof_anchor(p["proof"])), f"### Proof {escape(p['proof'])}", "", *_evidence_source(p),
                 "| equation | step | method | verdict | evidence |", "|---|---|---|---|---|"]
         out += [f"| {_anchor(labels.step_anchor(p['proof'], k))}{escape(s['equation'])} | {escape(s['claim'])} | "
                 f"{escape(s['method'])} | {verdict(s['class'], short=True)} | {escape(_short(s.get('evidence')))} |"
@@ -166,7 +173,8 @@ def proofs(report: dict) -> list[str]:
 def sections(report: dict) -> list[str]:
     out = []
     for key, s in report["sections"].items():
-        out += [_anchor(labels.section_anchor(key)), f"## {escape(s['title'])}", "", s["markdown"], ""]
+        out += [_anchor(labels.section_anchor(key)), f"## {escape(s['title'])}", "", *_evidence_source(s["data"]),
+                s["markdown"], ""]
         for f in s["figures"]:
             out += [f"![{escape(f['caption'])}]({f['file']})", "", f"*{escape(f['caption'])}*", ""]
     return out

@@ -37,8 +37,9 @@ class ReportSettings:
 @dataclass
 class Figure:
     name: str                     # file stem, letters/digits/_ only, e.g. "training_vae_kl"
-    figure: "matplotlib.figure.Figure"
+    figure: "matplotlib.figure.Figure | None"
     caption: str
+    png: bytes | None = None      # the figure drawn (a section from the evidence cache has only this)
 
     def __post_init__(self):
         if not _FIGURE_NAME.match(self.name):

@@ -12,8 +12,6 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
-from .render_html import render_html
-from .render_md import render_markdown
 from .results import Results
 
 FORMATS = ("md", "html", "json")
@@ -53,12 +51,15 @@ def figure_png(figure) -> bytes:
 
 def write_report(results: Results, out: Path, formats=FORMATS) -> dict[str, Path]:
     """Write the formats into ``out`` (replacing a previous report there); returns the paths written."""
+    from .render_html import render_html          # here, not above: the HTML's MathML imports sympy, which
+    from .render_md import render_markdown        # `verifier --help` (importing this module's parse_formats) need not
     out = Path(out)
     check_writable(out)
     parent = out.absolute().parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
-        images = {f"{f.name}.png": figure_png(f.figure) for s in results.sections for f in s.figures}
+        images = {f"{f.name}.png": f.png if f.png is not None else figure_png(f.figure)
+                  for s in results.sections for f in s.figures}
         if "md" in formats:
             for name, data in images.items():
                 (tmp / name).write_bytes(data)
