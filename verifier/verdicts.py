@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
