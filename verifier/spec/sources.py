@@ -74,6 +74,8 @@ class SpectrumReduction(Validated):
 
 # Bases of the claimed SVD structure.
 _SIZE = {"size": v.expression("a dimension symbol (e.g. d1)")}
+
+
 @dataclass(frozen=True)
 class LeftSingularVectors(Validated):
     matrix: str
