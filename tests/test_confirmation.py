@@ -17,7 +17,9 @@ from theorems.linear_vae import omega, lam
 from verifier.judge import INCONCLUSIVE, REFUTED, VERIFIED, Outcome
 from verifier.confirmation import Confirmer, extended_loss
 from verifier.instances import Instance, whitened_second_moment
-from verifier.pipeline import Pipeline
+from verifier.error_model import GRAD_RTOL
+from verifier.numeric import MinimiserSettings
+from verifier.pipeline import Pipeline, PipelineSettings
 from verifier.rank import principal_directions, rank_cutoff
 from verifier.verdicts import check_instance
 
@@ -131,24 +133,31 @@ def test_a_refutation_an_independent_minimisation_does_not_reproduce_is_inconclu
 
 # The shrunk counterexample of `verifier check theorem2 --examples 64 --no-symbolic --seed 5` once the search
 # climbed the ladder: an index just below its threshold, where the curvature along omega (1.6e-7) lies below
-# the certificate's null cutoff, so the certified point's omega (4.5e-8 against the closed form's 0) is off by
-# more than the checker's tolerance but within |grad| / curvature; an independent minimisation reproduces it.
+# the certificate's null cutoff, so the certified point's omega (4.5e-8 against the closed form's 0) was off by
+# more than the checker's tolerance but within |grad| / curvature; an independent minimisation reproduced it.
+# Since the Newton loop takes steps within the loss scale's rounding it converges there to omega ~1e-10, so the
+# test certifies at a 100x looser gradient tolerance to leave the point in the soft direction again.
 NEAR_THRESHOLD_CVAE = Instance.from_json({
     "latent": {"d1": 1}, "hyper": {"beta": 1.0, "eta_enc": 1.0, "eta_dec": 1.0}, "vectors": {}, "seed": 0,
     "data": {"X": [[-0.27244305604137214], [-1.3877228762309992]], "Y": [[-3.5544579411163655], [-10.764130457660787]]}})
 
 
 def test_a_difference_within_the_soft_directions_uncertainty_is_settled_by_the_optimum():
-    verdict = check_instance(t2.THEOREM, NEAR_THRESHOLD_CVAE, claims=["omega", "data_form"])
-    for claim in verdict.claims:
+    loose = PipelineSettings(minimiser=MinimiserSettings(grad_rtol=100 * GRAD_RTOL))
+    (omega,) = check_instance(t2.THEOREM, NEAR_THRESHOLD_CVAE, claims=["omega"], settings=loose).claims
+    assert omega.status == VERIFIED, omega.detail
+    assert "soft direction" in omega.detail and "the claimed optimum is verified there" in omega.detail
+    # at the default tolerance the point converges and both claims are verified directly
+    for claim in check_instance(t2.THEOREM, NEAR_THRESHOLD_CVAE, claims=["omega", "data_form"]).claims:
         assert claim.status == VERIFIED, claim.detail
-        assert "soft direction" in claim.detail and "the claimed optimum is verified there" in claim.detail
 
 
 # theta 1e-5 below its threshold and X of condition ~1e5 (seed 5 of `verifier check theorem2 --examples 64`):
 # the matrix form's U1 sits at 1e-6 along a curvature below the null cutoff, the data form's at 0.  The
 # data-form agreement was confirmed as REFUTED, because its confirmation did not weigh those soft
-# directions by how far they move the compared spectra, as a closed-form spectrum's does.
+# directions by how far they move the compared spectra, as a closed-form spectrum's does.  Since the Newton
+# loop takes steps within the loss scale's rounding it converges there (U1 ~1e-8) at the default tolerance;
+# a 100x looser one leaves U1 at 3.8e-7, refuted at the search's minimiser and not reproduced independently.
 NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE = Instance.from_json({
     "latent": {"d1": 1}, "hyper": {"beta": 1.0, "eta_enc": 2.3798932195862506, "eta_dec": 1.0}, "vectors": {},
     "seed": 430, "data": {"X": [[0.0646915133723312, -0.8075809377470878], [-0.07958014893519189, 0.9934442394823089]],
@@ -156,8 +165,10 @@ NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE = Instance.from_json({
 
 
 def test_a_data_form_difference_along_soft_directions_is_weighed_as_a_spectrums():
-    verdict = check_instance(t2.THEOREM, NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE, claims=["data_form"],
-                             settings=None)
-    (claim,) = verdict.claims
+    (claim,) = check_instance(t2.THEOREM, NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE, claims=["data_form"]).claims
     assert claim.status == VERIFIED, claim.detail
-    assert "soft directions" in claim.detail and "the claimed optimum is verified there" in claim.detail
+    loose = PipelineSettings(minimiser=MinimiserSettings(grad_rtol=100 * GRAD_RTOL))
+    (loose_claim,) = check_instance(t2.THEOREM, NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE, claims=["data_form"],
+                                    settings=loose).claims
+    assert loose_claim.status == INCONCLUSIVE, loose_claim.detail
+    assert "not by an independent minimisation" in loose_claim.detail

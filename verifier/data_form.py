@@ -140,7 +140,7 @@ def _minimise_from_starts(model, dims, data, matrix_data, scale, seeds, settings
     pick, f_all, cert = best_restarts(run, scale, settings)
     worst = (gap / ref).reshape(B, R).argmax(dim=1)
     at = torch.arange(B, device=device) * R + worst
-    return DataFormResult(param.matrices(run.x[pick]), f_all.min(dim=1).values, cert.grad_norm,
+    return DataFormResult(param.matrices(run.x[pick]), f_all.reshape(-1)[pick], cert.grad_norm,
                           cert.min_hessian_eig, cert.min_curvature, cert.certified, gap[at], ref[at])
 
 

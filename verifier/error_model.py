@@ -47,6 +47,15 @@ LOSS_RTOL = 1e-9
 GRAD_RTOL = 1e-9
 HESSIAN_RTOL = 1e-8
 
+# The damped Newton loop's rounding of a loss: LOSS_ROUNDING_ULPS ulps of the larger of |loss| and the loss
+# scale.  The loss is a sum of terms of the scale's size that may cancel (a loss near 0 with terms of 0.4), so
+# |loss| alone understates its rounding; a step that raises the loss by less than this is not worse.
+LOSS_ROUNDING_ULPS = 16
+# Restarts whose losses agree within RESTART_TIE_RTOL x the loss scale reached the same minimum up to rounding
+# (a certified float64 minimum is exact to ~1e-12 of the scale): a certified one among them is kept over an
+# uncertified one that rounding put lower.  Far below LOSS_RTOL, so no real gap is hidden by the choice.
+RESTART_TIE_RTOL = 1e-12
+
 # The identity "data-form loss - constant = matrix objective" at random points: both sides are sums of
 # O(1) terms evaluated in float64, so they agree to a few hundred ulps of their size.
 IDENTITY_RTOL = 1e-9

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import sympy as sp
 import torch
 
-from .error_model import GRAD_RTOL, HESSIAN_RTOL, UNBOUNDED_FACTOR
+from .error_model import GRAD_RTOL, HESSIAN_RTOL, LOSS_ROUNDING_ULPS, RESTART_TIE_RTOL, UNBOUNDED_FACTOR
 from .lowering import evaluate
 
 # Iterations without progress after which a problem within the gradient tolerance stops.
@@ -280,7 +280,7 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
     stalls = torch.zeros(N, dtype=torch.long, device=device)
     ran = torch.zeros(N, dtype=torch.long, device=device)
     reached = torch.where(gnorm <= settings.grad_rtol * pscale, 0, -1)
-    noise_factor = 16 * torch.finfo(dtype).eps
+    noise_factor = LOSS_ROUNDING_ULPS * torch.finfo(dtype).eps
     it = 0
     for it in range(1, settings.max_iterations + 1):
         # Stop a problem once its gradient is far below tolerance, or once it is within tolerance
@@ -304,7 +304,7 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
         gnorm_new = g_new.norm(dim=-1)
         # Accept a step that lowers the loss, or -- once float64 can no longer resolve the
         # decrease -- one that keeps the loss within rounding and lowers the gradient.
-        noise = noise_factor * fl.abs()
+        noise = noise_factor * torch.maximum(fl.abs(), pscale[live])
         improves = (f_new < fl) | ((f_new <= fl + noise) & (gnorm_new < gnorm[live]))
         accept = pd & torch.isfinite(f_new) & improves
         # Quadratic convergence, and the linear one at a degenerate (quartic) minimum, both cut
@@ -327,12 +327,22 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
 
 
 def best_restarts(run: NewtonRun, scale: torch.Tensor, settings: MinimiserSettings):
-    """(index of each instance's lowest finite restart among the B x R problems (B,), every restart's
-    loss (B, R), +inf where not finite, and the certificate of the picked restarts)."""
+    """(index of each instance's kept restart among the B x R problems (B,), every restart's loss (B, R),
+    +inf where not finite, and the certificate of the kept restarts).  The kept restart is the lowest finite
+    one, or a certified one whose loss ties with it up to rounding (RESTART_TIE_RTOL): among restarts at the
+    same minimum, the one that converged is the evidence."""
     B = scale.shape[0]
     f_all = torch.where(torch.isfinite(run.loss), run.loss, torch.full_like(run.loss, float("inf"))).reshape(B, -1)
-    pick = torch.arange(B, device=scale.device) * f_all.shape[1] + f_all.argmin(dim=1)
-    return pick, f_all, certify_points(run.grad[pick], run.hessian[pick], scale, settings)
+    R = f_all.shape[1]
+    cert_all = certify_points(run.grad, run.hessian, scale.repeat_interleave(R), settings)
+    lowest = f_all.min(dim=1, keepdim=True).values
+    tied = (f_all <= lowest + RESTART_TIE_RTOL * scale[:, None]) & cert_all.certified.reshape(B, R)
+    tied_loss = torch.where(tied, f_all, torch.full_like(f_all, float("inf")))
+    column = torch.where(tied.any(dim=1), tied_loss.argmin(dim=1), f_all.argmin(dim=1))
+    pick = torch.arange(B, device=scale.device) * R + column
+    cert = PointCertificate(cert_all.grad_norm[pick], cert_all.min_hessian_eig[pick], cert_all.min_curvature[pick],
+                            cert_all.certified[pick])
+    return pick, f_all, cert
 
 
 def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, log_center) -> MinimiserResult:
@@ -348,7 +358,7 @@ def _minimise(model, dims, data, scale, instance_seeds, settings, init_scale, lo
     x = _starting_points(param, settings, instance_seeds, init_scale, log_center, dtype, device)
     run = damped_newton(derivatives, x, env, pscale, settings)
     pick, f_all, cert = best_restarts(run, scale, settings)
-    return MinimiserResult(point=param.matrices(run.x[pick]), loss=f_all.min(dim=1).values,
+    return MinimiserResult(point=param.matrices(run.x[pick]), loss=f_all.reshape(-1)[pick],
                            grad_norm=cert.grad_norm, min_hessian_eig=cert.min_hessian_eig,
                            min_curvature=cert.min_curvature, certified=cert.certified,
                            restart_losses=f_all, iterations=run.iterations, iterations_per_instance=run.ran[pick],
