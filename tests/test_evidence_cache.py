@@ -8,7 +8,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 
 import verifier.cache as cache_mod
 from verifier import run_all as run_all_mod
@@ -19,7 +18,7 @@ from verifier.report.profiles import Profile
 from verifier.report.render_html import render_html
 from verifier.report.render_md import escape, render_markdown
 from verifier.report.sections import ReportSettings
-from verifier.verdicts import symbolic_findings
+from verifier.symbolic_cache import symbolic_findings
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "theorems" / "template_variant.py"
 TINY = Profile(examples=6, batch=4, max_dim=2, restarts=2, sweep_points=9, sweep_minimised=2, diagram_points=7,

@@ -1,11 +1,14 @@
 """A model's validity domain: the default strategies draw inside it, and an instance outside it that cannot
-be certified is reported as UNBOUNDED with the model's reason, not as an uncertified minimiser.
+be certified is UNBOUNDED (exit 5) with the model's reason, not INCONCLUSIVE as an uncertified minimiser.
 
 The model is one the project does not ship, written with the public API only: a factorisation Z ~ U V
 with the penalty (1 - beta)(||U||^2 + ||V||^2).  For beta < 1 it is the balanced form of the nuclear norm,
 and the minimiser shrinks each singular value: omega_i* = lambda_i* = sqrt(max(0, theta_i - (1 - beta)))
 (per index (w l - theta)^2 + g (w^2 + l^2), g = 1 - beta: at w = l = x, 4x(x^2 - theta + g) = 0).  For
 beta > 1 the penalty is negative and the loss falls without bound along U = t e e^T, V = 0."""
+import json
+from pathlib import Path
+
 import pytest
 import sympy as sp
 from hypothesis import given, settings
@@ -15,6 +18,7 @@ from theorems.linear_vae import (D0, Lambda, Omega, R, S, T, U, V, Z, beta, d0, 
 from verifier.spec import (ClosedFormSpectrum, GlobalMinimum, Hyperparameter, IdentityBasis, LeftSingularVectors,
                            Model, Optimum, Reduction, RightSingularVectors, SingularValues, Theorem, Variable)
 from verifier.strategies import instances
+from verifier.cli import main as cli_main
 from verifier.errors import SpecError
 from verifier.instances import Instance
 from verifier.verdicts import check_instance, check_theorem
@@ -72,9 +76,18 @@ def test_inside_its_domain_the_true_statement_is_verified_and_a_wrong_one_refute
 def test_an_instance_outside_the_domain_is_unbounded_with_the_models_reason():
     verdict = check_instance(BOUNDED, Instance.from_json(OUTSIDE).validate(BOUNDED.model))
     for claim in verdict.claims:
-        assert claim.status == "INCONCLUSIVE", claim.detail
-        assert claim.detail.startswith("UNBOUNDED: the instance lies outside the model's validity domain (beta < 1)")
+        assert claim.status == "UNBOUNDED", claim.detail
+        assert claim.detail.startswith("the instance lies outside the model's validity domain (beta < 1)")
         assert "unbounded below" in claim.detail and "not certified" not in claim.detail
+    assert verdict.status == "UNBOUNDED"
+
+
+def test_verifier_check_exits_5_on_an_instance_outside_the_domain(tmp_path, capsys):
+    spec = tmp_path / "shrinkage_spec.py"
+    spec.write_text(f"import sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+                    "from test_model_domain import BOUNDED as THEOREM\n")
+    assert cli_main(["check", str(spec), "--instance", json.dumps(OUTSIDE), "--no-cache"]) == 5
+    assert "UNBOUNDED" in capsys.readouterr().out
 
 
 def test_a_domain_names_only_dimensions_and_hyperparameters():

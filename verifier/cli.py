@@ -2,7 +2,8 @@
 
 Exit codes: 0 every claim verified (or NOT APPLICABLE: no instance met its premise) or refuted only as a
 documented erratum (a printed claim whose correction is verified), 1 anything else refuted, 3 inconclusive,
-2 usage or spec error, 4 internal error (a bug in the verifier itself; --debug shows its traceback).
+2 usage or spec error, 4 internal error (a bug in the verifier itself; --debug shows its traceback),
+5 unbounded (an instance outside the model's validity domain, where the objective has no minimum).
 """
 from __future__ import annotations
 
@@ -86,7 +87,8 @@ EXIT_CODES_HELP = """exit codes:
   1  a claim refuted (a counterexample, replayed), or a report section's check failed
   2  usage or spec error (one line naming the problem and the fix)
   3  inconclusive (the evidence could not settle a claim)
-  4  internal error: a bug in the verifier itself (one line; --debug prints the traceback)"""
+  4  internal error: a bug in the verifier itself (one line; --debug prints the traceback)
+  5  unbounded: an instance lies outside the model's validity domain (no minimum there)"""
 
 
 def _version() -> str:
@@ -287,7 +289,7 @@ def _check(theorem, args) -> int:
         findings, symbolic_source, symbolic_start = [], None, time.perf_counter()
         if not args.no_symbolic:
             from .cache import default_cache
-            from .verdicts import symbolic_findings
+            from .symbolic_cache import symbolic_findings
             findings, symbolic_source = symbolic_findings(theorem, args.seed, default_cache(not args.no_cache))
         symbolic_s = time.perf_counter() - symbolic_start
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,

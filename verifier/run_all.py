@@ -131,7 +131,8 @@ def check_theorem_entry(name, prof, settings: ReportSettings, progress, cache: E
 
 
 def _check_one(name, prof, settings: ReportSettings, pipeline, progress, cache: EvidenceCache) -> dict:
-    from .verdicts import check_theorem, symbolic_findings
+    from .symbolic_cache import symbolic_findings
+    from .verdicts import check_theorem
     theorem = _load(name)
     marks = []                  # (claim name, start time): check_theorem reports each claim as it starts
 

@@ -10,7 +10,9 @@ Severity: the status of anything made of parts (an instance checked against seve
 claim over its instances, a theorem over its claims, a report over everything) is the most severe
 status among its parts.  The exit status of a run is that of its most severe status: 4 when a check
 crashed (an internal error, never counted as a refutation), else 2 when a spec could not be checked at
-all, else 1 when something was refuted, else 3 when something is inconclusive, else 0.  An erratum (refuted as printed, its documented correction verified) and a
+all, else 1 when something was refuted, else 3 when something is inconclusive, else 5 when an instance lay
+outside the model's validity domain (UNBOUNDED: the objective has no minimum there, so the claims say
+nothing of it -- a given instance or a custom strategy can put one there; the default strategies do not), else 0.  An erratum (refuted as printed, its documented correction verified) and a
 claim no instance met the premise of leave it 0.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Status(StrEnum):
     SPEC_ERROR = "SPEC_ERROR"           # a spec that cannot be checked at all (malformed, not importable)
     REFUTED = "REFUTED"                 # a concrete, certified and replayed counterexample
     INCONCLUSIVE = "INCONCLUSIVE"       # the evidence could not settle it: never counted as verified
+    UNBOUNDED = "UNBOUNDED"             # the instance lies outside the model's validity domain: no minimum to judge
     SKIPPED = "SKIPPED"                 # one instance outside a claim's premise, or at a case boundary
     ERRATUM = "ERRATUM"                 # REFUTED as printed, its documented correction VERIFIED
     VERIFIED = "VERIFIED"               # no counterexample among the certified instances (evidence, not proof)
@@ -42,7 +45,8 @@ class Status(StrEnum):
 
 
 _ORDER = tuple(Status)
-_EXIT_CODES = {Status.INTERNAL_ERROR: 4, Status.SPEC_ERROR: 2, Status.REFUTED: 1, Status.INCONCLUSIVE: 3}
+_EXIT_CODES = {Status.INTERNAL_ERROR: 4, Status.SPEC_ERROR: 2, Status.REFUTED: 1, Status.INCONCLUSIVE: 3,
+               Status.UNBOUNDED: 5}
 # An unknown status (one a later check adds before it is defined here) ranks just after INCONCLUSIVE:
 # it settled nothing, but nothing says it failed.
 _UNKNOWN_SEVERITY = Status.SKIPPED.severity

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,8 +30,6 @@ from dataclasses import dataclass, field
 from hypothesis import given, seed as hypothesis_seed
 from hypothesis.reporting import with_reporter
 
-from .cache import DISABLED, EvidenceCache, Unfingerprintable, fingerprint, library_versions, source_digest
-from .cache import key as cache_key, short as short_key
 from .confirmation import Confirmer
 from .judge import AT_BOUNDARY, Outcome, has_premise
 from .hypothesis_pool import without_local_constants
@@ -41,10 +38,11 @@ from .search_lookahead import lookahead_for, search_settings, to_stderr
 from .shrink_budget import ShrinkBudget, ShrinkBudgetSpent
 from .spec import Claim, Restricted, Theorem
 from .status import Status, most_severe
+from .symbolic_cache import symbolic_findings
 from .strategies import instance_batches
 
 VERIFIED, REFUTED, INCONCLUSIVE, SKIPPED = Status.VERIFIED, Status.REFUTED, Status.INCONCLUSIVE, Status.SKIPPED
-NOT_APPLICABLE = Status.NOT_APPLICABLE
+NOT_APPLICABLE, UNBOUNDED = Status.NOT_APPLICABLE, Status.UNBOUNDED
 
 
 @dataclass
@@ -126,13 +124,20 @@ class _Refuted(Exception):
         self.instance, self.outcome, self.first, self.confirmer = instance, outcome, first, confirmer
 
 
+def _instance_status(res, outcome, model) -> str:
+    """An outcome's status, with an uncertified instance outside the model's validity domain UNBOUNDED."""
+    if outcome.status == INCONCLUSIVE and not model.admits(res.instance):
+        return UNBOUNDED
+    return outcome.status
+
+
 def _uncertified_detail(res, outcome, model) -> str:
     """An INCONCLUSIVE outcome's detail with why its minimiser stayed uncertified (after the ladder); outside
     the model's validity domain, that the objective is unbounded there (the model says so)."""
     why = res.minimiser.get("diagnosis", "")
     if not model.admits(res.instance):
         reason = f": {model.domain_reason}" if model.domain_reason else ""
-        return (f"UNBOUNDED: the instance lies outside the model's validity domain ({model.domain}){reason}; "
+        return (f"the instance lies outside the model's validity domain ({model.domain}){reason}; "
                 f"there is no minimiser to certify" + (f" (the minimiser: {why})" if why else ""))
     rungs = res.minimiser.get("ladder", [])
     if why and why not in outcome.detail:
@@ -160,7 +165,8 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     counts: Counter = Counter()
     worst: dict = {}
     confirmer = Confirmer(pipeline)
-    found = {"first": None, "uncertified": None}    # the first confirmed refutation; the first uncertified instance
+    found = {"first": None, "uncertified": {}}    # the first confirmed refutation; per status, the first instance
+                                                  # left INCONCLUSIVE or UNBOUNDED, and why
     shrink = ShrinkBudget()
     dimensions = claim.dimensions if isinstance(claim, Restricted) else None
     drawn = instance_batches(pipeline.theorem, batch_size, max_dim, dimensions=dimensions)
@@ -203,11 +209,13 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
                 shrink.record(res.instance, outcome)
                 return res.instance, outcome
             if found["first"] is None:
-                counts[outcome.status] += 1
-                if outcome.status == VERIFIED:
+                status = _instance_status(res, outcome, pipeline.theorem.model)
+                counts[status] += 1
+                if status == VERIFIED:
                     _worse(outcome.metrics, worst)
-                elif outcome.status == INCONCLUSIVE and found["uncertified"] is None:
-                    found["uncertified"] = (res.instance, _uncertified_detail(res, outcome, pipeline.theorem.model))
+                elif status in (INCONCLUSIVE, UNBOUNDED) and status not in found["uncertified"]:
+                    found["uncertified"][status] = (res.instance,
+                                                    _uncertified_detail(res, outcome, pipeline.theorem.model))
         return None
 
     try:
@@ -221,8 +229,11 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
 
 
 def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipeline: Pipeline,
-                 uncertified: tuple | None = None) -> ClaimVerdict:
-    """``uncertified``: (instance, why) of the first instance that stayed INCONCLUSIVE, shown with the verdict."""
+                 uncertified: dict | None = None) -> ClaimVerdict:
+    """``uncertified``: per status (INCONCLUSIVE, UNBOUNDED), (instance, why) of the first instance left so,
+    shown with the verdict.  Instances outside the model's validity domain say nothing of the claim: they make
+    it UNBOUNDED only when no instance verified it, and are counted in its detail otherwise."""
+    uncertified = uncertified or {}
     if refutation is not None:
         # Replay the shrunk counterexample alone, in a fresh pipeline, and confirm it, before reporting it.
         fresh = Pipeline(pipeline.theorem, pipeline.settings)
@@ -240,17 +251,21 @@ def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipelin
                             f"flaky: refuted during the search ({refutation.outcome.detail}) but not on replay "
                             f"({replay.status}: {replay.detail})", worst, refutation.instance, replay.detail)
     if counts[INCONCLUSIVE]:
-        instance, why = uncertified or (None, "")
+        instance, why = uncertified.get(INCONCLUSIVE, (None, ""))
         return ClaimVerdict(claim, INCONCLUSIVE, counts,
                             f"{counts[INCONCLUSIVE]} instance(s) could not be certified"
                             + (f"; the first: {why}" if why else ""), worst, instance, why)
+    unbounded = (f"{counts[UNBOUNDED]} instance(s) outside the model's validity domain; the first: "
+                 f"{uncertified[UNBOUNDED][1]}") if counts[UNBOUNDED] else ""
+    if counts[UNBOUNDED] and counts[VERIFIED] == 0:
+        return ClaimVerdict(claim, UNBOUNDED, counts, unbounded, worst, uncertified[UNBOUNDED][0], unbounded)
     if counts[VERIFIED] == 0:
         return ClaimVerdict(claim, NOT_APPLICABLE, counts,
                             f"no instance met the claim's premise ({counts[SKIPPED]} skipped)", worst)
     return ClaimVerdict(claim, VERIFIED, counts,
                         f"no counterexample among {counts[VERIFIED]} instances"
                         + (f" ({counts[SKIPPED]} skipped: outside the premise or at a case boundary)"
-                           if counts[SKIPPED] else ""), worst)
+                           if counts[SKIPPED] else "") + (f"; {unbounded}" if unbounded else ""), worst)
 
 
 def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8, max_dim: int = 4, seed: int = 0,
@@ -281,7 +296,7 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
                                                                    seed=seed + 1, directed=True)
             directed = sum(more.values())
             counts += more
-            uncertified = uncertified or uncertified_more
+            uncertified = {**uncertified_more, **uncertified}
             for k, v in worst_more.items():
                 _worse({k: v}, worst)
         verdict = verdict_from(claim, counts, worst, ref, pipeline, uncertified)
@@ -318,7 +333,7 @@ def instance_verdicts(pipeline: Pipeline, res, claims: list[str] | None = None) 
         if o.status == REFUTED:            # reported only once confirmed, as in the search
             o = confirmer.confirm(claim, res)
         if o.status == INCONCLUSIVE:
-            o = Outcome(o.status, _uncertified_detail(res, o, theorem.model), o.metrics)
+            o = Outcome(_instance_status(res, o, theorem.model), _uncertified_detail(res, o, theorem.model), o.metrics)
         status = o.status
         if o.status == SKIPPED:   # outside the claim's premise it says nothing; at a case boundary it is undecided
             status = INCONCLUSIVE if o.detail == AT_BOUNDARY else NOT_APPLICABLE
@@ -329,32 +344,6 @@ def instance_verdicts(pipeline: Pipeline, res, claims: list[str] | None = None) 
 
 def _symbolic_findings(theorem: Theorem, seed: int):
     return symbolic_findings(theorem, seed)[0]
-
-
-def symbolic_findings(theorem: Theorem, seed: int, cache: EvidenceCache = DISABLED) -> tuple[list, str]:
-    """The symbolic checks of ``theorem``'s closed forms (``symbolic.check_closed_forms``), taken from ``cache``
-    where it holds them, and a line saying where they came from.  They are deterministic given the spec's
-    content and the seed, so the key is those, the versions of the libraries and the verifier's source."""
-    from .symbolic import SymbolicFinding, check_closed_forms
-    if not cache.enabled:
-        return check_closed_forms(theorem, seed=seed), "computed (the evidence cache is off)"
-    try:
-        entry_key = cache_key(kind="symbolic", theorem=fingerprint(theorem), seed=seed,
-                              versions=library_versions(), source=source_digest())
-    except Unfingerprintable as exc:
-        return check_closed_forms(theorem, seed=seed), f"computed (not cacheable: {exc})"
-    stored = cache.get("symbolic", entry_key)
-    if stored is not None:
-        try:
-            return ([SymbolicFinding(**{**f, "status": Status(f["status"]),
-                                        "blamed": None if f["blamed"] is None else tuple(f["blamed"])})
-                     for f in stored], f"cached (key {short_key(entry_key)})")
-        except (TypeError, ValueError, KeyError) as exc:
-            print(f"verifier: warning: cached symbolic findings {short_key(entry_key)} do not fit ({exc}); "
-                  f"recomputing them", file=sys.stderr)
-    findings = check_closed_forms(theorem, seed=seed)
-    stored = cache.put("symbolic", entry_key, [dataclasses.asdict(f) for f in findings])
-    return findings, f"computed (cached as key {short_key(entry_key)})" if stored else "computed (not cached)"
 
 
 def _attach_symbolic(verdict: ClaimVerdict, findings, theorem: Theorem) -> None:

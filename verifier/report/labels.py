@@ -19,6 +19,7 @@ _KNOWN = {
     st.ERRATUM: ("erratum: printed form refuted, correction verified", "#b35900"),
     st.REFUTED: ("refuted", "#c62828"),
     st.INCONCLUSIVE: ("inconclusive", "#6f42c1"),
+    st.UNBOUNDED: ("unbounded: outside the model's validity domain, no minimum to judge", "#6e7781"),
     st.SPEC_ERROR: ("spec error: could not be checked", "#c62828"),
     st.INTERNAL_ERROR: ("internal error: the check crashed", "#c62828"),
     st.NOT_APPLICABLE: ("not applicable: no instance met its premise", "#6e7781"),

@@ -68,7 +68,10 @@ class VerdictItem(pytest.Item):
             raise ClaimInconclusive(message)
         if status == Status.NOT_APPLICABLE:
             pytest.skip(f"NOT APPLICABLE: {message}")
-        raise ClaimFailure(f"unknown verdict {status!r} (not VERIFIED, REFUTED, INCONCLUSIVE or NOT APPLICABLE): "
+        if status == Status.UNBOUNDED:   # outside the model's validity domain the claim says nothing
+            pytest.skip(f"UNBOUNDED: {message}")
+        raise ClaimFailure(f"unknown verdict {status!r} (not VERIFIED, REFUTED, INCONCLUSIVE, UNBOUNDED or "
+                           f"NOT APPLICABLE): "
                            f"{message}")
 
     def repr_failure(self, excinfo, style=None):

@@ -1,0 +1,39 @@
+"""The symbolic checks of a theorem's closed forms, kept in the evidence cache (``verifier.cache``).
+
+They are deterministic given the spec's content and the seed, so an unchanged spec takes them from the cache;
+a changed closed form, an upgrade of a library or an edit of the verifier's source is a miss."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+from .cache import DISABLED, EvidenceCache, Unfingerprintable, fingerprint, library_versions, source_digest
+from .cache import key as cache_key, short as short_key
+from .spec import Theorem
+from .status import Status
+
+
+def symbolic_findings(theorem: Theorem, seed: int, cache: EvidenceCache = DISABLED) -> tuple[list, str]:
+    """The symbolic checks of ``theorem``'s closed forms (``symbolic.check_closed_forms``), taken from ``cache``
+    where it holds them, and a line saying where they came from.  They are deterministic given the spec's
+    content and the seed, so the key is those, the versions of the libraries and the verifier's source."""
+    from .symbolic import SymbolicFinding, check_closed_forms
+    if not cache.enabled:
+        return check_closed_forms(theorem, seed=seed), "computed (the evidence cache is off)"
+    try:
+        entry_key = cache_key(kind="symbolic", theorem=fingerprint(theorem), seed=seed,
+                              versions=library_versions(), source=source_digest())
+    except Unfingerprintable as exc:
+        return check_closed_forms(theorem, seed=seed), f"computed (not cacheable: {exc})"
+    stored = cache.get("symbolic", entry_key)
+    if stored is not None:
+        try:
+            return ([SymbolicFinding(**{**f, "status": Status(f["status"]),
+                                        "blamed": None if f["blamed"] is None else tuple(f["blamed"])})
+                     for f in stored], f"cached (key {short_key(entry_key)})")
+        except (TypeError, ValueError, KeyError) as exc:
+            print(f"verifier: warning: cached symbolic findings {short_key(entry_key)} do not fit ({exc}); "
+                  f"recomputing them", file=sys.stderr)
+    findings = check_closed_forms(theorem, seed=seed)
+    stored = cache.put("symbolic", entry_key, [dataclasses.asdict(f) for f in findings])
+    return findings, f"computed (cached as key {short_key(entry_key)})" if stored else "computed (not cached)"
