@@ -47,7 +47,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="verify every claim of a theorem")
     check.add_argument("spec", help="a registered theorem name, 'all', a spec module path (.py), "
                                     "'proof:NAME' (C, D.1, D.2, E, F.1, F.2) or 'proofs'")
-    check.add_argument("--examples", type=int, default=64, help="instances to draw (default 64)")
+    check.add_argument("--examples", type=int, default=64, metavar="N", help=(
+        "instances to aim at per claim (default 64): drawn as N / ceil(batch / 2) Hypothesis lists of 1..batch "
+        "instances, so each claim judges about N, repeats included, and the output prints how many; not exactly "
+        "N, because Hypothesis chooses the list sizes so that it can shrink a refuting batch to one instance"))
     check.add_argument("--batch", type=int, default=8, help="largest batch of instances per tensor op")
     check.add_argument("--max-dim", type=int, default=4, help="largest latent / data dimension drawn")
     check.add_argument("--restarts", type=int, default=4, help="random restarts per instance")
