@@ -33,4 +33,26 @@ def test_an_instance_with_q_at_the_datas_rank_is_unbounded(capsys):
     instance = {"latent": {"q": 2}, "hyper": {}, "vectors": {}, "data": {"spectrum": [2.0, 1.0], "D0": 3}}
     code, out, _ = run(capsys, "check", str(EXAMPLE / "ppca.py"), "--instance", json.dumps(instance),
                        "--device", "cpu")
-    assert code == 3 and "UNBOUNDED: the instance lies outside the model's validity domain (q < d0)" in out, out
+    assert code == 5 and "UNBOUNDED" in out, out
+    assert "the instance lies outside the model's validity domain (q < d0)" in out, out
+
+
+def test_the_page_shows_the_whole_spec_module_as_it_is_checked():
+    # a reader with only the page has every import, keyword and the statistics function
+    page = (EXAMPLE.parent.parent / "new-model.md").read_text()
+    listing = page.split("<!-- ppca.py -->\n```python\n", 1)[1].split("```", 1)[0]
+    assert listing == (EXAMPLE / "ppca.py").read_text()
+
+
+def test_a_theorem_without_thresholds_draws_round_the_datas_unit():
+    # no case split to aim at: thresholds=() is a valid spec, not a crash
+    import dataclasses
+    import sys
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        from ppca import THEOREM
+    finally:
+        sys.path.remove(str(EXAMPLE))
+    from verifier.verdicts import check_theorem
+    verdict = check_theorem(dataclasses.replace(THEOREM, thresholds=()), instances=8, symbolic=False, seed=0)
+    assert verdict.status == "VERIFIED", [(c.claim.name, c.detail) for c in verdict.claims]

@@ -38,7 +38,10 @@ positive = st.one_of(st.sampled_from([1.0, 0.5, 2.0]), st.floats(0.2, 5.0))
 
 def threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> np.ndarray:
     """The theorem's first threshold (``theorem.thresholds[0]``) per index 0..n-1 at these hyperparameters,
-    with the per-index quantities other than theta (a sorted fixed vector, a constant) filled in."""
+    with the per-index quantities other than theta (a sorted fixed vector, a constant) filled in.  A theorem
+    without thresholds (no case split to aim at) has its spectra drawn round the data's unit, 1."""
+    if not theorem.thresholds:
+        return np.ones(n)
     subs = {h.symbol: hyper[h.symbol.name] for h in theorem.model.hyperparameters}
     per_index = {}
     for sym, src in theorem.indexed:
@@ -52,8 +55,9 @@ def threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> np
     unknown = expr.free_symbols - set(subs) - set(per_index)
     if unknown:
         raise SpecError(f"{theorem.name}: the first threshold {expr} uses {sorted(map(str, unknown))}, whose values "
-                        f"exist only once the data are drawn; write it in the hyperparameters and fixed vectors, "
-                        f"or give the model its own data_strategy")
+                        f"exist only once the data are drawn; write it in the hyperparameters and fixed vectors "
+                        f"(a threshold the data define, as a mean of discarded eigenvalues: thresholds=(sp.Integer(1),), "
+                        f"the data's unit, or thresholds=()), or give the model its own data_strategy")
     for i in range(n):
         out[i] = float(expr.subs(subs).subs({s: float(v[i]) for s, v in per_index.items()}))
     return out
