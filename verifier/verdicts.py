@@ -239,13 +239,14 @@ def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipelin
         fresh = Pipeline(pipeline.theorem, pipeline.settings)
         replayed = fresh.run([refutation.instance])[0]
         replay = replayed.outcomes[claim.name]
+        refuted = counts + Counter({REFUTED: 1})     # the search stops at its first confirmed counterexample
         if replay.status == REFUTED:
             replay = (refutation.confirmer or Confirmer(pipeline)).confirm(claim, replayed)
             if replay.status == REFUTED:
-                return ClaimVerdict(claim, REFUTED, counts, replay.detail, worst, refutation.instance, replay.detail)
+                return ClaimVerdict(claim, REFUTED, refuted, replay.detail, worst, refutation.instance, replay.detail)
         if refutation.first is not None:      # the shrunk one did not hold up: report the confirmed one found first
             instance, confirmed = refutation.first
-            return ClaimVerdict(claim, REFUTED, counts, f"{confirmed.detail} (not shrunk: the shrunk instance gave "
+            return ClaimVerdict(claim, REFUTED, refuted, f"{confirmed.detail} (not shrunk: the shrunk instance gave "
                                 f"{replay.status}: {replay.detail})", worst, instance, confirmed.detail)
         return ClaimVerdict(claim, INCONCLUSIVE, counts,
                             f"flaky: refuted during the search ({refutation.outcome.detail}) but not on replay "
