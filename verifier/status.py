@@ -12,7 +12,7 @@ status among its parts.  The exit status of a run is that of its most severe sta
 crashed (an internal error, never counted as a refutation), else 2 when a spec could not be checked at
 all, else 1 when something was refuted, else 3 when something is inconclusive, else 5 when an instance lay
 outside the model's validity domain (UNBOUNDED: the objective has no minimum there, so the claims say
-nothing of it -- a given instance or a custom strategy can put one there; the default strategies do not), else 0.  An erratum (refuted as printed, its documented correction verified) and a
+nothing of it -- only a given instance can lie there: every search draws inside the domain), else 0.  An erratum (refuted as printed, its documented correction verified) and a
 claim no instance met the premise of leave it 0.
 """
 from __future__ import annotations

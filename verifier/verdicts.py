@@ -124,13 +124,6 @@ class _Refuted(Exception):
         self.instance, self.outcome, self.first, self.confirmer = instance, outcome, first, confirmer
 
 
-def _instance_status(res, outcome, model) -> str:
-    """An outcome's status, with an uncertified instance outside the model's validity domain UNBOUNDED."""
-    if outcome.status == INCONCLUSIVE and not model.admits(res.instance):
-        return UNBOUNDED
-    return outcome.status
-
-
 def _uncertified_detail(res, outcome, model) -> str:
     """An INCONCLUSIVE outcome's detail with why its minimiser stayed uncertified (after the ladder); outside
     the model's validity domain, that the objective is unbounded there (the model says so)."""
@@ -165,8 +158,7 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     counts: Counter = Counter()
     worst: dict = {}
     confirmer = Confirmer(pipeline)
-    found = {"first": None, "uncertified": {}}    # the first confirmed refutation; per status, the first instance
-                                                  # left INCONCLUSIVE or UNBOUNDED, and why
+    found = {"first": None, "uncertified": None}    # the first confirmed refutation; the first uncertified instance
     shrink = ShrinkBudget()
     dimensions = claim.dimensions if isinstance(claim, Restricted) else None
     drawn = instance_batches(pipeline.theorem, batch_size, max_dim, dimensions=dimensions)
@@ -209,13 +201,11 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
                 shrink.record(res.instance, outcome)
                 return res.instance, outcome
             if found["first"] is None:
-                status = _instance_status(res, outcome, pipeline.theorem.model)
-                counts[status] += 1
-                if status == VERIFIED:
+                counts[outcome.status] += 1
+                if outcome.status == VERIFIED:
                     _worse(outcome.metrics, worst)
-                elif status in (INCONCLUSIVE, UNBOUNDED) and status not in found["uncertified"]:
-                    found["uncertified"][status] = (res.instance,
-                                                    _uncertified_detail(res, outcome, pipeline.theorem.model))
+                elif outcome.status == INCONCLUSIVE and found["uncertified"] is None:
+                    found["uncertified"] = (res.instance, _uncertified_detail(res, outcome, pipeline.theorem.model))
         return None
 
     try:
@@ -229,11 +219,9 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
 
 
 def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipeline: Pipeline,
-                 uncertified: dict | None = None) -> ClaimVerdict:
-    """``uncertified``: per status (INCONCLUSIVE, UNBOUNDED), (instance, why) of the first instance left so,
-    shown with the verdict.  Instances outside the model's validity domain say nothing of the claim: they make
-    it UNBOUNDED only when no instance verified it, and are counted in its detail otherwise."""
-    uncertified = uncertified or {}
+                 uncertified: tuple | None = None) -> ClaimVerdict:
+    """``uncertified``: (instance, why) of the first instance that stayed INCONCLUSIVE, shown with the verdict.
+    (No search instance is UNBOUNDED: the strategies draw only inside the model's validity domain.)"""
     if refutation is not None:
         # Replay the shrunk counterexample alone, in a fresh pipeline, and confirm it, before reporting it.
         fresh = Pipeline(pipeline.theorem, pipeline.settings)
@@ -252,21 +240,17 @@ def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipelin
                             f"flaky: refuted during the search ({refutation.outcome.detail}) but not on replay "
                             f"({replay.status}: {replay.detail})", worst, refutation.instance, replay.detail)
     if counts[INCONCLUSIVE]:
-        instance, why = uncertified.get(INCONCLUSIVE, (None, ""))
+        instance, why = uncertified or (None, "")
         return ClaimVerdict(claim, INCONCLUSIVE, counts,
                             f"{counts[INCONCLUSIVE]} instance(s) could not be certified"
                             + (f"; the first: {why}" if why else ""), worst, instance, why)
-    unbounded = (f"{counts[UNBOUNDED]} instance(s) outside the model's validity domain; the first: "
-                 f"{uncertified[UNBOUNDED][1]}") if counts[UNBOUNDED] else ""
-    if counts[UNBOUNDED] and counts[VERIFIED] == 0:
-        return ClaimVerdict(claim, UNBOUNDED, counts, unbounded, worst, uncertified[UNBOUNDED][0], unbounded)
     if counts[VERIFIED] == 0:
         return ClaimVerdict(claim, NOT_APPLICABLE, counts,
                             f"no instance met the claim's premise ({counts[SKIPPED]} skipped)", worst)
     return ClaimVerdict(claim, VERIFIED, counts,
                         f"no counterexample among {counts[VERIFIED]} instances"
                         + (f" ({counts[SKIPPED]} skipped: outside the premise or at a case boundary)"
-                           if counts[SKIPPED] else "") + (f"; {unbounded}" if unbounded else ""), worst)
+                           if counts[SKIPPED] else ""), worst)
 
 
 def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8, max_dim: int = 4, seed: int = 0,
@@ -297,7 +281,7 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
                                                                    seed=seed + 1, directed=True)
             directed = sum(more.values())
             counts += more
-            uncertified = {**uncertified_more, **uncertified}
+            uncertified = uncertified or uncertified_more
             for k, v in worst_more.items():
                 _worse({k: v}, worst)
         verdict = verdict_from(claim, counts, worst, ref, pipeline, uncertified)
@@ -334,7 +318,9 @@ def instance_verdicts(pipeline: Pipeline, res, claims: list[str] | None = None) 
         if o.status == REFUTED:            # reported only once confirmed, as in the search
             o = confirmer.confirm(claim, res)
         if o.status == INCONCLUSIVE:
-            o = Outcome(_instance_status(res, o, theorem.model), _uncertified_detail(res, o, theorem.model), o.metrics)
+            # outside the model's validity domain there is no minimum to judge: UNBOUNDED, not INCONCLUSIVE
+            unbounded = not theorem.model.admits(res.instance)
+            o = Outcome(UNBOUNDED if unbounded else INCONCLUSIVE, _uncertified_detail(res, o, theorem.model), o.metrics)
         status = o.status
         if o.status == SKIPPED:   # outside the claim's premise it says nothing; at a case boundary it is undecided
             status = INCONCLUSIVE if o.detail == AT_BOUNDARY else NOT_APPLICABLE
