@@ -38,6 +38,7 @@ from draw import NotDrawable, draw_batch, parameter_count  # noqa: E402
 
 from theorems import REGISTRY  # noqa: E402
 from verifier.baseline import adam_baseline  # noqa: E402
+from verifier.distributed import add_scheduler_option, cluster_for, parse_scheduler  # noqa: E402
 from verifier.errors import VerifierError  # noqa: E402
 from verifier.loader import load_spec  # noqa: E402
 from verifier.numeric import MinimiserSettings, minimise  # noqa: E402
@@ -166,14 +167,16 @@ def bench_baseline(theorem, d: int, count: int, seed: int, device: str) -> dict:
             "steps_to_dma_1e-5": reached}
 
 
-def bench_check(name: str, examples: int, max_dim: int, seed: int, device: str, restarts: int) -> dict:
-    """`verifier check NAME --examples E --no-symbolic --max-dim D` in this process, beside the reference check
-    (Adam, lr 0.1, 200 steps, float32, one instance at a time) at d = D; rates per CPU-second."""
+def bench_check(name: str, examples: int, max_dim: int, seed: int, device: str, restarts: int,
+                cluster=None) -> dict:
+    """`verifier check NAME --examples E --no-symbolic --max-dim D` in this process (or with its instances on a
+    Dask ``cluster``'s workers, whose CPU time this process does not see: then compare wall seconds), beside the
+    reference check (Adam, lr 0.1, 200 steps, float32, one instance at a time) at d = D; rates per CPU-second."""
     theorem = load_spec(name)
     base = bench_baseline(theorem, max_dim, REFERENCE_INSTANCES, seed, device)
     settings = PipelineSettings(minimiser=MinimiserSettings(restarts=restarts, seed=seed, device=device),
                                 device=device)
-    pipeline = Pipeline(theorem, settings)
+    pipeline = Pipeline(theorem, settings, remote=cluster.runner(theorem, name) if cluster is not None else None)
     start, cpu_start = time.perf_counter(), time.process_time()
     verdict = check_theorem(theorem, instances=examples, max_dim=max_dim, seed=seed, settings=settings,
                             symbolic=False, pipeline=pipeline)
@@ -185,6 +188,7 @@ def bench_check(name: str, examples: int, max_dim: int, seed: int, device: str, 
             "instances": len(results), "certified": sum(r.minimiser["certified"] for r in results),
             "seconds": seconds, "cpu_seconds": cpu_seconds, "instances_per_cpu_s": rate,
             "dma_max": max(dma) if dma else None, "reference": base,
+            "ran_on": cluster.describe() if cluster is not None else "this process",
             "ratio_vs_reference": rate / base["instances_per_cpu_s"], **peak_memory(device)}
 
 
@@ -213,6 +217,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check-examples", type=int, default=256)
     parser.add_argument("--check-max-dim", type=int, default=5)
     parser.add_argument("--no-check", action="store_true", help="leave out the check-path timing")
+    add_scheduler_option(parser)
     parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results-<profile>-<device>.json)")
     args = parser.parse_args(argv)
     try:
@@ -223,6 +228,7 @@ def main(argv=None) -> int:
             raise VerifierError(f"unknown theorem(s) {unknown}; registered: {sorted(REGISTRY)}")
         if not args.no_check and args.check not in REGISTRY:
             raise VerifierError(f"--check {args.check}: not a registered theorem; registered: {sorted(REGISTRY)}")
+        parse_scheduler(args.scheduler)
         if any(n < 1 for n in (args.d or []) + (args.batch or []) + [args.check_examples, args.check_max_dim]):
             raise VerifierError("--d, --batch, --check-examples and --check-max-dim take integers >= 1")
     except VerifierError as exc:
@@ -239,8 +245,9 @@ def main(argv=None) -> int:
               "theorems": {}}
     report["load_average_at_start"] = os.getloadavg()
     if not args.no_check:
-        check = report["check_path"] = bench_check(args.check, args.check_examples, args.check_max_dim, args.seed,
-                                                   device, args.restarts)
+        with cluster_for(args.scheduler) as cluster:      # the check path's instances; the grid runs here
+            check = report["check_path"] = bench_check(args.check, args.check_examples, args.check_max_dim,
+                                                       args.seed, device, args.restarts, cluster)
         ref = check["reference"]
         print(f"check path: verifier check {args.check} --examples {args.check_examples} --no-symbolic --max-dim "
               f"{args.check_max_dim}: {check['instances']} instances ({check['certified']} certified, D_MA max "

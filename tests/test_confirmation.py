@@ -111,7 +111,9 @@ def test_the_extended_loss_is_the_float64_loss_to_rounding():
 def _forged_spectrum_refutation(pipeline, measured):
     """The omega claim's outcome on SPECTRUM_VAE replaced by a REFUTED one that measured ``measured``."""
     res = pipeline.run([SPECTRUM_VAE])[0]
-    metrics = {**res.outcomes["omega"].metrics, "measured": measured}
+    claimed = res.outcomes["omega"].metrics["claimed"]
+    metrics = {**res.outcomes["omega"].metrics, "measured": measured,
+               "max_error": max(abs(m - c) for m, c in zip(measured, claimed))}
     fake = Outcome(REFUTED, "closed form vs certified optimum (float64)", metrics)
     return dataclasses.replace(res, outcomes={**res.outcomes, "omega": fake})
 
@@ -157,7 +159,9 @@ def test_a_difference_within_the_soft_directions_uncertainty_is_settled_by_the_o
 # data-form agreement was confirmed as REFUTED, because its confirmation did not weigh those soft
 # directions by how far they move the compared spectra, as a closed-form spectrum's does.  Since the Newton
 # loop takes steps within the loss scale's rounding it converges there (U1 ~1e-8) at the default tolerance;
-# a 100x looser one leaves U1 at 3.8e-7, refuted at the search's minimiser and not reproduced independently.
+# a 100x looser one leaves U1 at 3.8e-7, refuted at the search's minimiser and not reproduced independently;
+# the difference lies within how far that point's soft directions (curvature 3.5e-9) move the data-form and
+# matrix spectra, so the claimed optimum settles it (the data-form branch of the soft-direction weighing).
 NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE = Instance.from_json({
     "latent": {"d1": 1}, "hyper": {"beta": 1.0, "eta_enc": 2.3798932195862506, "eta_dec": 1.0}, "vectors": {},
     "seed": 430, "data": {"X": [[0.0646915133723312, -0.8075809377470878], [-0.07958014893519189, 0.9934442394823089]],
@@ -170,5 +174,6 @@ def test_a_data_form_difference_along_soft_directions_is_weighed_as_a_spectrums(
     loose = PipelineSettings(minimiser=MinimiserSettings(grad_rtol=100 * GRAD_RTOL))
     (loose_claim,) = check_instance(t2.THEOREM, NEAR_THRESHOLD_BADLY_CONDITIONED_CVAE, claims=["data_form"],
                                     settings=loose).claims
-    assert loose_claim.status == INCONCLUSIVE, loose_claim.detail
-    assert "not by an independent minimisation" in loose_claim.detail
+    assert loose_claim.status == VERIFIED, loose_claim.detail
+    assert "soft directions" in loose_claim.detail and "the claimed optimum is verified there" in loose_claim.detail
+    assert "matrix form" in loose_claim.detail          # the data-form comparison, weighed along the soft directions

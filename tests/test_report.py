@@ -222,7 +222,8 @@ def _minimal_report() -> dict:
             "status": {"exit_code": 0, "meaning": "ok", "counts": {}, "failed_sections": [], "elapsed_s": 0.0},
             "settings": {"profile": "quick", "seed": 0, "device": "cpu"},
             "environment": {"command": "verifier report", "profile": "quick", "seed": 0, "device": "cpu",
-                            "device_name": "cpu", "python": "", "platform": "", "packages": {}, "torch_threads": 1}}
+                            "device_name": "cpu", "python": "", "platform": "", "packages": {}, "torch_threads": 1,
+                            "ran_on": "this process"}}
 
 
 # ------------------------------------------------------------------ bad input

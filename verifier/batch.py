@@ -17,7 +17,10 @@ import torch
 
 # How sensitive the closed forms are is measured under BOUNDARY_PERTURBATION; beside a case split (more
 # than EXTENDED_PRECISION_SENSITIVITY) they are evaluated with EXTENDED_DIGITS digits (the error model's).
-from .error_model import BOUNDARY_PERTURBATION, EXTENDED_DIGITS, EXTENDED_PRECISION_SENSITIVITY, TINY
+from .error_model import (
+    BOUNDARY_PERTURBATION, EXTENDED_DIGITS, EXTENDED_PRECISION_SENSITIVITY, KINK_FLOOR, KINK_PROBE_RATIO,
+    KINK_SHRINK_LIMIT, TINY,
+)
 from .errors import InstanceError
 from .lowering import evaluate
 from .spec import (
@@ -98,6 +101,28 @@ def _spectrum_reduction(source, inst, mats) -> float:
     if source.reduce == "sum":
         return float(values.sum())
     return float(values.mean()) if len(values) else float("nan")
+
+
+def _sensitivity(theorem, hyper, indexed, closed, dims, perturbation: float, size: int, dtype, device) -> torch.Tensor:
+    """(B,) the largest relative change of the closed forms when one per-index input, or one hyperparameter,
+    moves by the relative ``perturbation`` (one at a time: moving all of them together can cancel)."""
+    sens = torch.zeros(size, dtype=dtype, device=device)
+    for moved_symbol in indexed:
+        for sign in (-1.0, 1.0):
+            pert = dict(indexed)
+            pert[moved_symbol] = indexed[moved_symbol] * (1 + sign * perturbation)
+            moved = closed_form_values(theorem, hyper, pert, dims, dtype, device)
+            for sym in closed:
+                sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
+    # ... and the hyperparameters: a case split may switch on them alone (sigma1^2 vs (beta2/beta1)
+    # eta_dec^2 in Theorem 3), and exactly there the optimum is as degenerate as at a theta-threshold.
+    for name in hyper:
+        for sign in (-1.0, 1.0):
+            moved = closed_form_values(theorem, {**hyper, name: hyper[name] * (1 + sign * perturbation)},
+                                       indexed, dims, dtype, device)
+            for sym in closed:
+                sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
+    return sens
 
 
 def _relative_change(here: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
@@ -227,23 +252,12 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
     if basis_override:
         bases_src.update(basis_override)
     bases = {b.name: t([_basis(src, g[0], g[1], dims) for g in group]) for b, src in bases_src.items()}
-    # Sensitivity of the closed forms to a relative perturbation of the per-index inputs.
-    sens = torch.zeros(len(instances), dtype=dtype, device=device)
-    for moved_symbol in indexed:       # one input at a time: moving all of them together can cancel
-        for sign in (-1.0, 1.0):
-            pert = dict(indexed)
-            pert[moved_symbol] = indexed[moved_symbol] * (1 + sign * BOUNDARY_PERTURBATION)
-            moved = closed_form_values(theorem, hyper, pert, dims, dtype, device)
-            for sym in closed:
-                sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
-    # ... and of the hyperparameters: a case split may switch on them alone (sigma1^2 vs (beta2/beta1)
-    # eta_dec^2 in Theorem 3), and exactly there the optimum is as degenerate as at a theta-threshold.
-    for name in hyper:
-        for sign in (-1.0, 1.0):
-            moved = closed_form_values(theorem, {**hyper, name: hyper[name] * (1 + sign * BOUNDARY_PERTURBATION)},
-                                       indexed, dims, dtype, device)
-            for sym in closed:
-                sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
+    n_inst = len(instances)
+    sens = _sensitivity(theorem, hyper, indexed, closed, dims, BOUNDARY_PERTURBATION, n_inst, dtype, device)
+    fine = _sensitivity(theorem, hyper, indexed, closed, dims, BOUNDARY_PERTURBATION / KINK_PROBE_RATIO, n_inst, dtype,
+                        device)
+    kink = (sens > KINK_FLOOR) & (fine * KINK_SHRINK_LIMIT > sens)       # not Lipschitz: on a threshold
+    sens = torch.where(kink, torch.full_like(sens, float("inf")), sens)
     # Near a case split float64 can round one closed form onto the far side of it and not another
     # (max(0, theta^2 - beta eta^2) > 0 while theta > sqrt(beta) eta is False): a claimed point made of
     # two branches, not stationary by ~sqrt(eps). There the forms are evaluated in extended precision.

@@ -15,6 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
+from .distributed import ClusterLost, add_scheduler_option, cluster_for
 from .errors import InstanceError, UsageError, VerifierError
 
 # torch and sympy are imported by the commands that need them, not here: `verifier list` and `--help` start in
@@ -62,6 +63,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     check.add_argument("--no-cache", action="store_true",
                        help="compute the symbolic evidence afresh, neither reading nor writing the evidence cache")
+    add_scheduler_option(check)
 
     solve = sub.add_parser("solve", help="claimed closed form and minimiser for one instance, as JSON")
     solve.add_argument("spec")
@@ -77,6 +79,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name, help=help_line, add_help=False)
     from .report.command import add_parser as add_report_parser
     add_report_parser(sub)
+    add_scheduler_option(sub.choices["report"])
     for command in sub.choices.values():     # --debug after the command too; SUPPRESS keeps the one given first
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an internal error, print its traceback")
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser(_command(argv)).parse_args(argv)
     try:
         return _run(args)
-    except VerifierError as exc:
+    except (VerifierError, ClusterLost) as exc:
         print(f"verifier: error: {_one_line(str(exc))}", file=sys.stderr)
         return USAGE_ERROR
     except Exception as exc:         # noqa: BLE001 - a bug of ours: say so, never as a verdict's exit code
@@ -223,16 +226,20 @@ def _run(args) -> int:
         from .report.command import finish, prepare
         from .run_all import StderrProgress, run_all
         request = prepare(args)
-        return finish(run_all(request.settings, command=request.command, progress=StderrProgress(request.started),
-                              jobs=args.jobs, cache=default_cache(not args.no_cache)), request)
+        with cluster_for(args.scheduler) as cluster:
+            results = run_all(request.settings, command=request.command, progress=StderrProgress(request.started),
+                              jobs=args.jobs, cache=default_cache(not args.no_cache), cluster=cluster)
+        return finish(results, request)
     if args.command == "check" and (args.spec == "proofs" or args.spec.startswith("proof:")):
         return _check_proofs(args)
     if args.command == "check" and args.spec == "all":
         from .report.status import combine
-        return combine(_check(load_spec(name), args) for name in sorted(registry()))
+        with cluster_for(args.scheduler) as cluster:
+            return combine([_check(load_spec(name), args, name, cluster) for name in sorted(registry())])
     theorem = load_spec(args.spec)
     if args.command == "check":
-        return _check(theorem, args)
+        with cluster_for(args.scheduler if not args.instance else "local") as cluster:
+            return _check(theorem, args, args.spec, cluster)
     if args.command == "solve":
         from .output import stdout_to_stderr, strict_json
         from .solve import solve
@@ -274,7 +281,10 @@ def _check_proofs(args) -> int:
     return exit_status(classes)
 
 
-def _check(theorem, args) -> int:
+def _check(theorem, args, spec_name: str, cluster=None) -> int:
+    """``check`` of one theorem (``spec_name``: how it was named); ``cluster``: where its instances are
+    minimised and judged (verifier.distributed), None in this process."""
+    from .pipeline import Pipeline
     from .verdicts import check_instance, check_theorem
     from .validation import MAX_DIMENSION
     if args.examples < 1 or args.batch < 1 or args.max_dim < 1:
@@ -295,9 +305,11 @@ def _check(theorem, args) -> int:
             from .symbolic_cache import symbolic_findings
             findings, symbolic_source = symbolic_findings(theorem, args.seed, default_cache(not args.no_cache))
         symbolic_s = time.perf_counter() - symbolic_start
+        remote = cluster.runner(theorem, spec_name) if cluster is not None else None
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
                                 seed=args.seed, settings=settings, claims=args.claim, symbolic=not args.no_symbolic,
-                                progress=progress, spec=spec, findings=findings)
+                                progress=progress, spec=spec, findings=findings,
+                                pipeline=Pipeline(theorem, settings, remote=remote))
         verdict.elapsed += symbolic_s           # the time printed includes the symbolic checks
     from .report.status import ERRATUM, classify_claims, exit_status
     from .output import strict_json

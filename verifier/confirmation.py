@@ -16,7 +16,9 @@ check the first computation cannot share an error with:
   than its point's distance to the exact minimiser along every real curvature -- including curvature
   below the certificate's null cutoff (beside a threshold), which the checkers leave out -- weighed by
   how far that distance moves the compared values (a symmetry moves none). A difference within that is
-  settled by the claimed optimum: VERIFIED where it is verified on the instance.
+  settled by the claimed optimum: VERIFIED where it is verified on the instance; so is a difference that
+  the independent minimisation does not find again, at no lower point, where it lies within the search's
+  own point's distance so weighed.
 
 A difference that does not survive is no counterexample: the outcome becomes the confirmation's own
 (VERIFIED where its check passes -- the gap vanishes at 50 digits, or the independent minimiser found a
@@ -123,7 +125,7 @@ class Confirmer:
     def __init__(self, pipeline: Pipeline):
         self.theorem = pipeline.theorem
         rung = ladder(pipeline.settings.minimiser)[0]
-        self.independent = Pipeline(pipeline.theorem, replace(pipeline.settings, minimiser=rung.settings))
+        self.independent = pipeline.sibling(replace(pipeline.settings, minimiser=rung.settings))
         self.independent_name = rung.name
         self.loss_rtol = pipeline.settings.tolerances.loss_rtol
         self.precision_limit = pipeline.settings.tolerances.precision_limit
@@ -282,5 +284,11 @@ class Confirmer:
         if second.status == VERIFIED and again.minimiser["certified"] and found < first - margin:
             return Outcome(VERIFIED, f"{second.detail} (the search's point, refuted there, was a local minimum: "
                                      f"{how} found a lower certified point)", second.metrics)
+        # Not refuted again, at no lower point: the search's difference is no counterexample where it lies within
+        # its own point's distance to the exact minimiser (beside a threshold the two points differ along a
+        # valley flatter than the null cutoff), as a difference found twice is (above).
+        doubt = self._within_soft_uncertainty(result, outcome, claim)
+        if doubt is not None:
+            return self._settled_by_the_optimum(result, outcome, doubt)
         return Outcome(INCONCLUSIVE, f"refuted at the search's minimiser ({outcome.detail}) but not by {how} "
                                      f"({second.status}: {second.detail})", second.metrics)

@@ -80,6 +80,16 @@ BOUNDARY_PERTURBATION = 1e-9
 # boundary is among them.
 EXTENDED_PRECISION_SENSITIVITY = 1e-6
 EXTENDED_DIGITS = 50
+# An index exactly on its threshold, whatever the closed forms' sizes: sqrt(max(0, .)) is not Lipschitz there,
+# so its change under a KINK_PROBE_RATIO x smaller perturbation shrinks only ~sqrt(KINK_PROBE_RATIO) x, where a
+# Lipschitz closed form's shrinks KINK_PROBE_RATIO x.  A change that shrinks less than KINK_SHRINK_LIMIT x
+# (between the two) marks a kink: infinite sensitivity, at the case boundary.  (The size of the change alone
+# missed one: theta = sqrt(beta1) sigma1 exactly, with sigma1 = 1/6, moved lambda* by 7e-6 < 1e-5 of its largest
+# value, and the degenerate optimum's 2e-5 was judged as a value.)  Changes below KINK_FLOOR are the closed
+# forms' own rounding, which follows no scaling law.
+KINK_PROBE_RATIO = 100.0
+KINK_SHRINK_LIMIT = 30.0
+KINK_FLOOR = 1e-12
 
 # --------------------------------------------------------------------------- symbolic comparisons (60 digits)
 

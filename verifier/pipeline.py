@@ -83,13 +83,25 @@ class Pipeline:
     _cache: dict = field(default_factory=dict)
     minimised: int = 0
     drawn: dict = field(default_factory=dict)     # what the searches will draw, per strategy (verdicts)
+    # Where the lists of instances are computed: None here; else an object whose ``run(settings, instances,
+    # climb)`` returns (results, instances minimised) of this computation done elsewhere -- the same list, so
+    # the same results (verifier.distributed.RemoteRunner, for this theorem).
+    remote: object | None = None
+
+    def sibling(self, settings: PipelineSettings) -> "Pipeline":
+        """A fresh pipeline of the same theorem with ``settings``, computing where this one does."""
+        return Pipeline(self.theorem, settings, remote=self.remote)
 
     def run(self, instances, climb: bool = True) -> list[InstanceResult]:
         """Every claim's outcome on each of ``instances`` (cached). ``climb``: whether an uncertified minimiser
         climbs the ladder first; a search shrinking a confirmed refutation passes False (its candidates need
         the search's own minimiser only), and an instance cached that way climbs when it is asked for again."""
         todo = list({inst.key(): inst for inst in instances if not self._done(inst, climb)}.values())
-        if todo:
+        if todo and self.remote is not None:
+            results, minimised = self.remote.run(self.settings, todo, climb)
+            self.minimised += minimised
+            self._cache.update((res.instance.key(), res) for res in results)
+        elif todo:
             with intra_op_threads(self.settings.minimiser.cpu_threads, self.settings.device):
                 for group in group_by_dims(self.theorem, todo):
                     for res in self._run_group(group, climb):

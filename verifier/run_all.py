@@ -24,6 +24,7 @@ from importlib import metadata
 
 from . import cached_results as cached
 from .cache import DISABLED, EvidenceCache
+from .distributed import WorkerPool
 from .numeric import MinimiserSettings
 from .pipeline import PipelineSettings
 from .report import status as st
@@ -202,9 +203,10 @@ def _silent(msg: str) -> None:
     pass
 
 
-def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths, progress, cache):
-    """Theorems and proofs in ``jobs`` worker processes, the sections here meanwhile; what the cache holds is
-    taken from it here, and only the rest goes to the workers (none are started when nothing is left)."""
+def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths, progress, cache, cluster=None):
+    """Theorems and proofs in ``jobs`` worker processes (or on the ``cluster``'s workers), the sections here
+    meanwhile; what the cache holds is taken from it here, and only the rest goes to the workers (none are
+    started when nothing is left)."""
     theorem_keys = _theorem_keys(theorem_names, prof, settings, cache)
     proof_keys = {name: cached.proof_key(name, settings) if cache.enabled else None for name in proof_names}
     theorems = {name: cached.lookup(cache, "theorem", theorem_keys[name], f"theorem {name}", progress)
@@ -214,10 +216,13 @@ def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths
     todo_proofs = [name for name in proof_names if proofs[name] is None]
     if not todo_theorems and not todo_proofs:
         return list(theorems.values()), list(proofs.values()), run_sections(provider_paths, settings, progress, cache)
-    # Workers report through the caller's progress when it can travel to them (a StderrProgress).
-    remote = progress if isinstance(progress, StderrProgress) else _silent
+    # Workers report through the caller's progress when it can travel to them (a StderrProgress); a cluster's
+    # workers print elsewhere, and the cluster counts their tasks here instead.
+    remote = progress if isinstance(progress, StderrProgress) and cluster is None else _silent
     # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = (WorkerPool(cluster) if cluster is not None
+            else ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")))
+    with pool:
         futures = [(pool.submit(check_theorem_entry, name, prof, settings, remote, cache), "theorem", theorem_keys[name])
                    for name in todo_theorems]
         futures += [(pool.submit(check_proof_entry, name, settings, remote), "proof", proof_keys[name])
@@ -315,10 +320,11 @@ def _proof_names(proofs) -> list[str]:
 
 
 def run_all(settings: ReportSettings, *, command: str = "verifier report", theorems=None, proofs=None,
-            providers=None, progress=None, jobs: int = 1, cache: EvidenceCache = DISABLED) -> Results:
+            providers=None, progress=None, jobs: int = 1, cache: EvidenceCache = DISABLED, cluster=None) -> Results:
     """Check everything (or the given subsets: names of theorems and proofs, provider paths), the
-    theorems and proofs in ``jobs`` worker processes when ``jobs`` > 1; ``cache``: where unchanged
-    results are taken from and computed ones kept (``verifier.cached_results``)."""
+    theorems and proofs in ``jobs`` worker processes when ``jobs`` > 1, or on the workers of a Dask
+    ``cluster`` (verifier.distributed.Cluster) when one is given; ``cache``: where unchanged results are
+    taken from and computed ones kept (``verifier.cached_results``)."""
     from .loader import registry
     progress = progress or (lambda msg: None)
     prof = profile_of(settings.profile)
@@ -329,9 +335,9 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
     # proofs_check is imported only after the theorems have been checked, here and in the workers (which take
     # the theorems first): Hypothesis's draws after a claim's first batch depend on which modules were
     # imported before the search, and this way they are those of `verifier check`.
-    if jobs > 1:
+    if jobs > 1 or cluster is not None:
         theorem_results, proof_results, sections = _in_workers(jobs, theorem_names, _proof_names(proofs), prof,
-                                                               settings, provider_paths, progress, cache)
+                                                               settings, provider_paths, progress, cache, cluster)
     else:
         theorem_results = check_theorems(theorem_names, prof, settings, progress, cache)
         proof_results = check_proofs(_proof_names(proofs), settings, progress, cache)
@@ -356,7 +362,9 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
                    "from_cache": sum(str(e.get("evidence_source", "")).startswith("cached")
                                      for e in [*theorem_results, *proof_results, *(s.data for s in sections)]),
                    "elapsed_s": round(time.perf_counter() - start, 3)},
-        "environment": environment(settings, command),
+        "environment": {**environment(settings, command),
+                        "ran_on": cluster.describe() if cluster is not None
+                        else f"this machine, {jobs} worker process{'es' * (jobs != 1)}" if jobs > 1 else "this process"},
         "settings": {"profile": settings.profile, "seed": settings.seed, "device": settings.device,
                      **prof.__dict__},
         "theorems": theorem_results,

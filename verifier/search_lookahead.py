@@ -58,17 +58,35 @@ class Lookahead:
         self.position: dict[tuple, int] = {}
         for n, instances in enumerate(lists):
             self.position.setdefault(tuple(inst.key() for inst in instances), n)
+        if pipeline.remote is not None:    # on a cluster, all of them at once (verifier.distributed)
+            pipeline.remote.prefetch(pipeline.settings, self.planned())
 
     def run_ahead(self, instances) -> None:
         n = self.position.get(tuple(inst.key() for inst in instances))
         if n is None or self.pipeline.has(instances):
             return
+        self.pipeline.run(self._ahead_of(n))
+
+    def _ahead_of(self, n: int) -> list:
         ahead: list = []
         for upcoming in self.lists[n:]:
             ahead.extend(upcoming)
             if len(ahead) >= LOOKAHEAD_INSTANCES:
                 break
-        self.pipeline.run(ahead)
+        return ahead
+
+    def planned(self) -> list[list]:
+        """What ``run_ahead`` will have the pipeline compute while no example fails, from its cache as it is
+        now: each list of instances as ``Pipeline.run`` will compute it (those not yet cached, once each)."""
+        done = {inst.key() for instances in self.lists for inst in instances if self.pipeline.has([inst])}
+        planned = []
+        for n, instances in enumerate(self.lists):
+            if all(inst.key() in done for inst in instances):
+                continue
+            ahead = self._ahead_of(n)
+            planned.append(list({inst.key(): inst for inst in ahead if inst.key() not in done}.values()))
+            done.update(inst.key() for inst in ahead)
+        return planned
 
 
 def lookahead_for(pipeline: Pipeline, drawn, key: tuple, batches: int, seed: int) -> Lookahead:

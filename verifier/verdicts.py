@@ -224,7 +224,7 @@ def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipelin
     (No search instance is UNBOUNDED: the strategies draw only inside the model's validity domain.)"""
     if refutation is not None:
         # Replay the shrunk counterexample alone, in a fresh pipeline, and confirm it, before reporting it.
-        fresh = Pipeline(pipeline.theorem, pipeline.settings)
+        fresh = pipeline.sibling(pipeline.settings)
         replayed = fresh.run([refutation.instance])[0]
         replay = replayed.outcomes[claim.name]
         refuted = counts + Counter({REFUTED: 1})     # the search stops at its first confirmed counterexample

@@ -184,7 +184,8 @@ def environment(report: dict) -> list[str]:
     env = report["environment"]
     out = [_anchor("environment"), "## Environment", "", "Rerun with:", "", "```bash", env["command"], "```", "",
            "| setting | value |", "|---|---|"]
-    for k in ("profile", "seed", "device", "device_name", "python", "platform", "torch_threads"):
+    for k in ("profile", "seed", "device", "device_name", "python", "platform", "torch_threads",
+              "ran_on"):
         out.append(f"| {k} | {escape(env[k])} |")
     out += [f"| {escape(name)} | {escape(v)} |" for name, v in env["packages"].items()]
     out += ["", f"Sizes of the `{report['settings']['profile']}` profile: "
