@@ -34,3 +34,23 @@ def test_a_refuted_claim_is_left_to_the_search_which_shrinks_it():
     counts, _, refutation, _ = verdicts.search_claim(Pipeline(t1.THEOREM), t1.THEOREM.claim("remark2"), batches=10,
                                                      batch_size=6, max_dim=3, seed=0)
     assert refutation is not None and "REFUTED" not in counts      # found, confirmed and shrunk by Hypothesis
+
+
+def test_a_premise_directed_search_is_tallied_as_its_hypothesis_run_counts(monkeypatch):
+    """The directed search draws only instances that meet the premise (decided as they are drawn): tallied from
+    those lists, it counts what its Hypothesis run counts."""
+    from theorems import theorem3_mhvae_fixed_sigma1 as t3
+    from verifier.numeric import MinimiserSettings
+    from verifier.pipeline import PipelineSettings
+    settings = PipelineSettings(minimiser=MinimiserSettings(restarts=3))
+    claim = t3.THEOREM.claim("z1_no_collapse")
+
+    def directed():
+        pipeline = Pipeline(t3.THEOREM, settings)
+        counts, worst, ref, _ = verdicts.search_claim(pipeline, claim, batches=4, batch_size=6, max_dim=3, seed=1,
+                                                      directed=True)
+        return dict(counts), worst, ref, len(pipeline.results())
+
+    tallied = directed()
+    monkeypatch.setattr(verdicts, "_tally_unless_refuted", lambda *args: None)
+    assert tallied == directed() and tallied[0].get("VERIFIED", 0) > 0

@@ -99,7 +99,7 @@ def _dask():
 
 class Cluster:
     """A connected Dask client: submits tasks, counts them for the progress line, and turns a lost scheduler
-    into a ClusterError."""
+    (or a task that keeps killing its workers) into a ClusterLost."""
 
     def __init__(self, client, where: str, progress=None):
         self.client, self.where, self.progress = client, where, progress

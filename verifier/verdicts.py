@@ -162,14 +162,14 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     shrink = ShrinkBudget()
     dimensions = claim.dimensions if isinstance(claim, Restricted) else None
     drawn = instance_batches(pipeline.theorem, batch_size, max_dim, dimensions=dimensions)
-    ahead = None
-    if directed:
+    key = (str(dimensions), batch_size, max_dim, batches, seed)
+    if directed:       # the premise is decided on the client as the lists are drawn (nothing is minimised)
         drawn = drawn.map(lambda batch: pipeline.meeting_premise(claim, batch)).filter(bool)
-    else:
-        ahead = lookahead_for(pipeline, drawn, (str(dimensions), batch_size, max_dim, batches, seed), batches, seed)
-        tallied = _tally_unless_refuted(pipeline, claim, ahead)
-        if tallied is not None:
-            return tallied[0], tallied[1], None, tallied[2]
+        key += ("meeting the premise of", claim.name)
+    ahead = lookahead_for(pipeline, drawn, key, batches, seed)
+    tallied = _tally_unless_refuted(pipeline, claim, ahead)
+    if tallied is not None:
+        return tallied[0], tallied[1], None, tallied[2]
 
     @search_settings(batches)
     @hypothesis_seed(seed)
@@ -190,7 +190,7 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
     def first_refutation(instances):
         """(instance, outcome) of the batch's first refuted instance, or None; counts the rest."""
         climb = found["first"] is None
-        if ahead is not None and climb:
+        if climb:
             ahead.run_ahead(instances)
         for res in pipeline.run(instances, climb=climb):
             outcome = res.outcomes[claim.name]
