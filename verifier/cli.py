@@ -300,17 +300,24 @@ def _check(theorem, args, spec_name: str, cluster=None) -> int:
     else:
         progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
         findings, symbolic_source, symbolic_start = [], None, time.perf_counter()
+        remote = cluster.runner(theorem, spec_name) if cluster is not None else None
         if not args.no_symbolic:
             from .cache import default_cache
             from .symbolic_cache import symbolic_findings
-            findings, symbolic_source = symbolic_findings(theorem, args.seed, default_cache(not args.no_cache))
+            cache = default_cache(not args.no_cache)
+            if remote is None:
+                findings, symbolic_source = symbolic_findings(theorem, args.seed, cache)
+            else:                               # on a worker while the searches run
+                pending = remote.symbolic_meanwhile(args.seed, cache)
+                findings = lambda: pending()[0]
         symbolic_s = time.perf_counter() - symbolic_start
-        remote = cluster.runner(theorem, spec_name) if cluster is not None else None
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
                                 seed=args.seed, settings=settings, claims=args.claim, symbolic=not args.no_symbolic,
                                 progress=progress, spec=spec, findings=findings,
                                 pipeline=Pipeline(theorem, settings, remote=remote))
         verdict.elapsed += symbolic_s           # the time printed includes the symbolic checks
+        if callable(findings):
+            symbolic_source = pending()[1]
     from .report.status import ERRATUM, classify_claims, exit_status
     from .output import strict_json
     verdict_json = json.loads(strict_json(verdict.to_json()))

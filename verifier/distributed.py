@@ -260,6 +260,12 @@ def run_instances(ref: SpecRef, settings, instances: list, climb: bool):
     return pipeline.run(instances, climb=climb), pipeline.minimised
 
 
+def run_symbolic(ref: SpecRef, seed: int) -> list:
+    """On a worker: the symbolic checks of the theorem's closed forms (``symbolic.check_closed_forms``)."""
+    from .symbolic import check_closed_forms
+    return check_closed_forms(worker_theorem(ref), seed=seed)
+
+
 def run_checked(digest: str, fn, *args):
     """On a worker: ``fn(*args)`` (a theorem's or a proof's whole check) once its code is the client's."""
     check_project(digest)
@@ -283,6 +289,17 @@ class RemoteRunner:
             key = self._key(settings, instances, climb)
             if instances and key not in self._ahead:
                 self._ahead[key] = self.cluster.submit(run_instances, self.ref, settings, instances, climb)
+
+    def symbolic_meanwhile(self, seed: int, cache):
+        """The theorem's symbolic findings, taken from ``cache`` or computed on a worker while this process goes on
+        (the searches): a function that waits for them and returns (findings, where they came from)."""
+        from concurrent.futures import ThreadPoolExecutor
+        from .symbolic_cache import symbolic_findings
+        compute = lambda theorem, seed: self.cluster.result(self.cluster.submit(run_symbolic, self.ref, seed))
+        waiting = ThreadPoolExecutor(max_workers=1)              # a thread that only waits on the cluster
+        pending = waiting.submit(symbolic_findings, self.theorem, seed, cache, compute)
+        waiting.shutdown(wait=False)                              # it ends once the findings are in
+        return pending.result
 
     def run(self, settings, instances: list, climb: bool):
         """(results, instances minimised) of ``Pipeline(theorem, settings).run(instances, climb)``."""

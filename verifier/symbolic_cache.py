@@ -13,18 +13,21 @@ from .spec import Theorem
 from .status import Status
 
 
-def symbolic_findings(theorem: Theorem, seed: int, cache: EvidenceCache = DISABLED) -> tuple[list, str]:
+def symbolic_findings(theorem: Theorem, seed: int, cache: EvidenceCache = DISABLED, compute=None) -> tuple[list, str]:
     """The symbolic checks of ``theorem``'s closed forms (``symbolic.check_closed_forms``), taken from ``cache``
     where it holds them, and a line saying where they came from.  They are deterministic given the spec's
-    content and the seed, so the key is those, the versions of the libraries and the verifier's source."""
-    from .symbolic import SymbolicFinding, check_closed_forms
+    content and the seed, so the key is those, the versions of the libraries and the verifier's source.
+    ``compute(theorem, seed)``: how they are computed on a miss (default: in this process; on a cluster, on a
+    worker: verifier.distributed)."""
+    from .symbolic import SymbolicFinding
+    compute = compute or _check_here
     if not cache.enabled:
-        return check_closed_forms(theorem, seed=seed), "computed (the evidence cache is off)"
+        return compute(theorem, seed), "computed (the evidence cache is off)"
     try:
         entry_key = cache_key(kind="symbolic", theorem=fingerprint(theorem), seed=seed,
                               versions=library_versions(), source=source_digest())
     except Unfingerprintable as exc:
-        return check_closed_forms(theorem, seed=seed), f"computed (not cacheable: {exc})"
+        return compute(theorem, seed), f"computed (not cacheable: {exc})"
     stored = cache.get("symbolic", entry_key)
     if stored is not None:
         try:
@@ -34,6 +37,11 @@ def symbolic_findings(theorem: Theorem, seed: int, cache: EvidenceCache = DISABL
         except (TypeError, ValueError, KeyError) as exc:
             print(f"verifier: warning: cached symbolic findings {short_key(entry_key)} do not fit ({exc}); "
                   f"recomputing them", file=sys.stderr)
-    findings = check_closed_forms(theorem, seed=seed)
+    findings = compute(theorem, seed)
     stored = cache.put("symbolic", entry_key, [dataclasses.asdict(f) for f in findings])
     return findings, f"computed (cached as key {short_key(entry_key)})" if stored else "computed (not cached)"
+
+
+def _check_here(theorem: Theorem, seed: int) -> list:
+    from .symbolic import check_closed_forms
+    return check_closed_forms(theorem, seed=seed)

@@ -283,12 +283,13 @@ def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipelin
 def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8, max_dim: int = 4, seed: int = 0,
                   settings: PipelineSettings | None = None, claims: list[str] | None = None,
                   symbolic: bool = True, progress=None, spec: str | None = None, pipeline: Pipeline | None = None,
-                  findings: list | None = None) -> TheoremVerdict:
+                  findings=None) -> TheoremVerdict:
     """Verify every claim of ``theorem`` on about ``instances`` Hypothesis-drawn instances each (and, for a
     claim whose premise few of them met, about as many again that meet it): ``instances / ceil(batch_size / 2)``
     batches of 1..batch_size, so the number judged varies around ``instances`` (each claim's counts say it).
     A caller checking the claims one at a time passes its ``pipeline`` (whose cache the searches share)
-    and the symbolic ``findings`` it computed once (``symbolic.check_closed_forms``)."""
+    and the symbolic ``findings`` it computed once (``symbolic.check_closed_forms``) -- or a function that gives
+    them, called once every claim is searched (they may be computed elsewhere meanwhile: verifier.distributed)."""
     start = time.perf_counter()
     pipeline = pipeline or Pipeline(theorem, settings or PipelineSettings())
     batches = max(1, -(-instances // max(1, (batch_size + 1) // 2)))   # lists average ~batch_size/2
@@ -316,8 +317,9 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
             verdict.directed = directed
             verdict.detail += (f"; the premise held on {met} of the first search's instances, so a second search "
                                f"drew {directed} that meet it")
-        _attach_symbolic(verdict, findings, theorem)
         verdicts.append(verdict)
+    for verdict in verdicts:
+        _attach_symbolic(verdict, findings() if callable(findings) else findings, theorem)
     return TheoremVerdict(theorem, verdicts, seed, len(pipeline._cache), time.perf_counter() - start,
                           pipeline.settings, spec, per_claim=instances, batches=batches)
 
