@@ -28,6 +28,7 @@ import logging
 import sys
 import tempfile
 import threading
+import warnings
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,6 +270,9 @@ def run_symbolic(ref: SpecRef, seed: int) -> list:
 def run_checked(digest: str, fn, *args):
     """On a worker: ``fn(*args)`` (a theorem's or a proof's whole check) once its code is the client's."""
     check_project(digest)
+    # Hypothesis warns when the global `random` state moves during a draw; in a Dask worker the worker's own
+    # event-loop thread moves it (heartbeats), not the strategies, and Hypothesis draws from its own generator.
+    warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
     return fn(*args)
 
 
