@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-from .distributed import ClusterLost, add_scheduler_option, cluster_for
+from .distributed import ClusterLost, add_scheduler_option, cluster_for, stderr_progress
 from .errors import InstanceError, UsageError, VerifierError
 
 # torch and sympy are imported by the commands that need them, not here: `verifier list` and `--help` start in
@@ -298,7 +298,7 @@ def _check(theorem, args, spec_name: str, cluster=None) -> int:
         instance = user_instance(theorem, args.instance)
         verdict = check_instance(theorem, instance, settings=settings, claims=args.claim, spec=spec)
     else:
-        progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr))
+        progress = None if args.json else stderr_progress
         findings, symbolic_source, symbolic_start = [], None, time.perf_counter()
         remote = cluster.runner(theorem, spec_name) if cluster is not None else None
         if not args.no_symbolic:

@@ -133,6 +133,7 @@ class Cluster:
         except (CancelledError, OSError, TimeoutError) as exc:
             raise self._lost(exc) from None
         except Exception as exc:
+            # by name: where Dask defines these moved between its versions, and a worker's own error must pass
             if type(exc).__name__ in ("CommClosedError", "FutureCancelledError", "KilledWorker"):
                 raise self._lost(exc) from None
             raise
@@ -343,7 +344,7 @@ class WorkerPool:
 
 
 class PoolFuture:
-    """A Dask future whose ``result`` turns a lost scheduler into a ClusterError (Cluster.result)."""
+    """A Dask future whose ``result`` turns a lost scheduler into a ClusterLost (Cluster.result)."""
 
     def __init__(self, cluster: Cluster, future):
         self.cluster, self.future = cluster, future

@@ -204,11 +204,7 @@ def search_claim(pipeline: Pipeline, claim: Claim, *, batches: int, batch_size: 
                 shrink.record(res.instance, outcome)
                 return res.instance, outcome
             if found["first"] is None:
-                counts[outcome.status] += 1
-                if outcome.status == VERIFIED:
-                    _worse(outcome.metrics, worst)
-                elif outcome.status == INCONCLUSIVE and found["uncertified"] is None:
-                    found["uncertified"] = (res.instance, _uncertified_detail(res, outcome, pipeline.theorem.model))
+                found["uncertified"] = _count(res, outcome, counts, worst, found["uncertified"], pipeline)
         return None
 
     try:
@@ -237,12 +233,19 @@ def _tally_unless_refuted(pipeline: Pipeline, claim: Claim, ahead):
             outcome = res.outcomes[claim.name]
             if outcome.status == REFUTED:
                 return None
-            counts[outcome.status] += 1
-            if outcome.status == VERIFIED:
-                _worse(outcome.metrics, worst)
-            elif outcome.status == INCONCLUSIVE and uncertified is None:
-                uncertified = (res.instance, _uncertified_detail(res, outcome, pipeline.theorem.model))
+            uncertified = _count(res, outcome, counts, worst, uncertified, pipeline)
     return counts, worst, uncertified
+
+
+def _count(res, outcome: Outcome, counts: Counter, worst: dict, uncertified, pipeline: Pipeline):
+    """Count one instance's outcome that refutes nothing, as every search counts it (its status; a verified
+    one's metrics into ``worst``); returns the first uncertified instance and why, this one if it is the first."""
+    counts[outcome.status] += 1
+    if outcome.status == VERIFIED:
+        _worse(outcome.metrics, worst)
+    elif outcome.status == INCONCLUSIVE and uncertified is None:
+        return res.instance, _uncertified_detail(res, outcome, pipeline.theorem.model)
+    return uncertified
 
 
 def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipeline: Pipeline,
@@ -318,8 +321,9 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
             verdict.detail += (f"; the premise held on {met} of the first search's instances, so a second search "
                                f"drew {directed} that meet it")
         verdicts.append(verdict)
+    findings = findings() if callable(findings) else findings
     for verdict in verdicts:
-        _attach_symbolic(verdict, findings() if callable(findings) else findings, theorem)
+        _attach_symbolic(verdict, findings, theorem)
     return TheoremVerdict(theorem, verdicts, seed, len(pipeline._cache), time.perf_counter() - start,
                           pipeline.settings, spec, per_claim=instances, batches=batches)
 
