@@ -16,7 +16,8 @@ Three public entry points:
     as standard deviations): dg/dv = 0 where v* > 0 and dg/dv >= 0 where v* = 0.
   - ``global_minimum`` (``global_min``, ``critical_points``): at sampled rational parameter points
     inside each branch, exactly on each boundary and at theta = 0, every real critical point of g on
-    every face of the domain is computed exactly (Groebner basis + sympy solve), g is compared at all
+    every face of the domain is computed exactly (a lex Groebner basis with the poles saturated away, then
+    its real solutions variable by variable: ``triangular``), g is compared at all
     of them in 60-digit arithmetic, and g is probed far away (and near the open edges) for coercivity.
   - ``continuity`` (``continuity``): on each branch boundary the closed forms of the two sides agree.
 

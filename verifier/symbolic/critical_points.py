@@ -1,4 +1,5 @@
-"""Every real critical point of g on every face of its domain, exactly (lex Groebner bases + sympy solve).
+"""Every real critical point of g on every face of its domain, exactly (lex Groebner bases, then their real
+solutions variable by variable: verifier.symbolic.triangular).
 
 Each face's basis runs under a CPU-time budget the kernel enforces (verifier.budget); past it the
 enumeration is incomplete and says why, so that nothing built on it can be VERIFIED.
@@ -15,6 +16,7 @@ from ..budget import BudgetExceeded, call_with_budget
 from ..error_model import SYMBOLIC_GLOBAL_RTOL
 from .arithmetic import evaluate, real
 from .problem import Problem
+from .triangular import NotTriangular, real_solutions
 
 
 
@@ -79,21 +81,29 @@ def _lex_solutions(equations: list, gens: list) -> tuple[list, str]:
         return [], ""
     if not basis.is_zero_dimensional:
         return [], "the critical set is not finite"
-    return sp.solve_poly_system(list(basis.exprs), *gens), ""
+    try:
+        return real_solutions(list(basis.exprs), gens), ""
+    except NotTriangular:
+        return sp.solve_poly_system(list(basis.exprs), *gens), ""
 
 
 def _positive_critical_points(expr: sp.Expr, plain: list) -> tuple[list[tuple], str]:
     """Solutions of grad expr = 0 with every variable real and > 0 (values in order of ``plain``)."""
-    equations = []
+    equations, poles = [], set()
     for x in plain:
-        numerator = sp.numer(sp.together(sp.diff(expr, x)))
+        numerator, denominator = sp.fraction(sp.together(sp.diff(expr, x)))
         try:
             sp.Poly(numerator, *plain)
         except sp.PolynomialError:
             return [], f"dg/d{x} has a non-polynomial numerator {numerator}"
         equations.append(numerator)
+        poles |= _pole_factors(denominator, plain)
     y = sp.Dummy("y")
-    equations.append(y * sp.Mul(*plain) - 1)
+    # y * prod(free) * prod(poles) = 1: the solutions with a free variable at 0 belong to smaller faces, and
+    # those where a denominator of the gradient vanishes are no critical points of g at all -- yet they can
+    # form a curve (complex: 841 lambda^2 + 900 = 0 in Theorem 3's g), which made every MHVAE system look
+    # positive-dimensional ("the critical set is not finite") before the poles were removed.
+    equations.append(y * sp.Mul(*plain) * sp.Mul(*sorted(poles, key=sp.default_sort_key)) - 1)
     try:
         solutions, why = call_with_budget(FACE_CPU_SECONDS, _lex_solutions, equations, [y, *plain])
     except (NotImplementedError, BasePolynomialError) as exc:
@@ -104,13 +114,23 @@ def _positive_critical_points(expr: sp.Expr, plain: list) -> tuple[list[tuple], 
     for solution in solutions or []:
         values = []
         for value in solution[1:]:
-            coordinate = real(value)
+            coordinate = value if isinstance(value, mpmath.mpf) else real(value)
             if coordinate is None or coordinate <= 0:
                 break
             values.append(coordinate)
         else:
             out.append(tuple(values))
     return out, why
+
+
+def _pole_factors(denominator: sp.Expr, plain: list) -> set:
+    """The distinct non-constant polynomial factors of a denominator (empty when it is not a polynomial in
+    ``plain``: then nothing is removed, as before, and a spurious component leaves the system not finite)."""
+    try:
+        _, factors = sp.factor_list(sp.Poly(denominator, *plain))
+    except (sp.PolynomialError, BasePolynomialError):
+        return set()
+    return {f.as_expr() for f, _ in factors if f.total_degree() > 0}
 
 
 def least(g_here: sp.Expr, variables: tuple, points: list[dict]) -> tuple[mpmath.mpf | None, list[dict]]:

@@ -23,7 +23,7 @@ COERCIVITY_DIRECTIONS = 8
 
 
 def check_global_minimum(problem: Problem, label: str, points: list, rng: random.Random) -> SymbolicFinding:
-    method = (f"exact real critical points on every face (Groebner basis + sympy solve) at {len(points)} "
+    method = (f"exact real critical points on every face (lex Groebner basis, real roots variable by variable) at {len(points)} "
               f"sampled rational parameter point(s); g compared in 60-digit arithmetic (rtol {SYMBOLIC_GLOBAL_RTOL:g}); "
               f"coercivity probed numerically")
     if not points:

@@ -131,18 +131,48 @@ def _exact_boundary_point(problem: Problem, base: Mapping, j: int) -> dict:
         return {**base, problem.split: value}
     target = rational(float(mp(value).real), 10**4)
     # choose a rational split value and solve the boundary equation for one other parameter
-    for p in sorted(b.free_symbols & set(base), key=str):
-        rest = {q: v for q, v in base.items() if q != p}
-        try:
-            solutions = sp.solve(sp.Eq(b.xreplace(rest), target), p)
-        except NotImplementedError:
-            continue
-        for s in solutions:
-            if s.is_Rational and s > 0:
+    candidates = sorted(b.free_symbols & set(base), key=str)
+    for solve_for in (_rational_root, _solved_root):
+        for p in candidates:
+            rest = {q: v for q, v in base.items() if q != p}
+            for s in solve_for(b.xreplace(rest), p, base[p], target):
                 point = {**rest, p: s, problem.split: target}
                 if sp.simplify(b.xreplace(point) - target) == 0:
                     return point
     return {**base, problem.split: value}   # exact but algebraic
+
+
+ROOT_DPS = 120                 # digits of the numeric root, twice those of the rationals it is read back as
+ROOT_DENOMINATOR = 10**50
+
+
+def _rational_root(lhs: sp.Expr, p: sp.Symbol, start: sp.Rational, target: sp.Rational) -> list:
+    """The root of lhs(p) = target nearest ``start`` (Newton's method at 120 digits), read back as a rational.
+
+    Where the boundary is a power law in p (sqrt(beta) c sigma, (beta1 beta2)^(1/4) ..., or a Max of such),
+    the root is rational and this finds it in milliseconds; ``sp.solve`` on a Max of fourth roots took
+    minutes and found none, leaving an algebraic point on which the critical-point enumeration exceeds its
+    budget.  The caller accepts the rational only if it satisfies the equation exactly."""
+    f = sp.lambdify([p], lhs - target, modules="mpmath")
+    with mpmath.workdps(ROOT_DPS):
+        try:
+            root = mpmath.findroot(f, mpmath.mpf(start.p) / start.q, tol=mpmath.mpf(10) ** (20 - ROOT_DPS))
+        except (ValueError, ZeroDivisionError, TypeError):
+            return []
+        if isinstance(root, mpmath.mpc) or not root > 0:
+            return []
+        digits = mpmath.nstr(root, ROOT_DPS, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf)
+    q = Fraction(digits).limit_denominator(ROOT_DENOMINATOR)
+    return [sp.Rational(q.numerator, q.denominator)]
+
+
+def _solved_root(lhs: sp.Expr, p: sp.Symbol, start: sp.Rational, target: sp.Rational) -> list:
+    """The positive rational solutions of lhs(p) = target that sympy's solver finds (slow: the fallback)."""
+    try:
+        solutions = sp.solve(sp.Eq(lhs, target), p)
+    except NotImplementedError:
+        return []
+    return [s for s in solutions if s.is_Rational and s > 0]
 
 
 def _neighbour_truths(problem: Problem, point: Mapping) -> tuple:
