@@ -8,9 +8,10 @@ variable vanishes.  ``sp.solve_poly_system`` builds the same solutions as radica
 which took minutes on Theorem 5's critical-point systems; here they take milliseconds.  The callers compare
 values at 60 digits, well inside the 100 carried.
 
-Where a partial solution cannot be extended -- every polynomial of the next variable vanishes identically
-there, or mpmath's root finder does not converge -- :class:`NotTriangular` says so, and the caller falls back
-to ``sp.solve_poly_system``.
+A zero-dimensional ideal's lex basis holds, for every variable, a polynomial whose leading term is a pure power
+of it, so a partial solution always leaves a polynomial of positive degree to solve; where mpmath's root finder
+does not converge (or a basis is not of this shape), :class:`NotTriangular` says so and the caller falls back to
+``sp.solve_poly_system``.
 """
 from __future__ import annotations
 
