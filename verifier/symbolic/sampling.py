@@ -153,6 +153,8 @@ def _rational_root(lhs: sp.Expr, p: sp.Symbol, start: sp.Rational, target: sp.Ra
     the root is rational and this finds it in milliseconds; ``sp.solve`` on a Max of fourth roots took
     minutes and found none, leaving an algebraic point on which the critical-point enumeration exceeds its
     budget.  The caller accepts the rational only if it satisfies the equation exactly."""
+    if lhs.free_symbols - {p}:
+        return []                          # not an equation in p alone: left to sympy's solver
     f = sp.lambdify([p], lhs - target, modules="mpmath")
     with mpmath.workdps(ROOT_DPS):
         try:
