@@ -19,6 +19,13 @@ def rational(x: float, max_denominator: int) -> sp.Rational:
     return sp.Rational(f.numerator, f.denominator)
 
 
+def rational_near(x: mpmath.mpf, digits: int, max_denominator: int) -> sp.Rational:
+    """The rational with denominator at most ``max_denominator`` nearest ``x`` written to ``digits`` digits."""
+    written = mpmath.nstr(x, digits, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf)
+    q = Fraction(written).limit_denominator(max_denominator)
+    return sp.Rational(q.numerator, q.denominator)
+
+
 def mp(expr) -> mpmath.mpf | mpmath.mpc:
     with mpmath.workdps(DPS + 20):
         return mpmath.mpmathify(sp.N(expr, DPS + 20))

@@ -9,14 +9,13 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Mapping
 
 import mpmath
 import sympy as sp
 
 from ..errors import SpecError
-from .arithmetic import DPS, mp, rational
+from .arithmetic import DPS, mp, rational, rational_near
 from .problem import Branch, Problem
 
 CONTINUITY_STEP = sp.Rational(1, 10**45)   # relative step either side of a boundary
@@ -41,9 +40,7 @@ def _strictly_inside(lo, hi, rng: random.Random) -> sp.Rational:
             x = lo * (1 + mpmath.mpf(rng.uniform(0.05, 2.0))) if lo > 0 else mpmath.mpf(math.exp(rng.uniform(-1.5, 1.5)))
         else:
             x = lo + (hi - lo) * mpmath.mpf(rng.uniform(0.1, 0.9))
-        f = Fraction(mpmath.nstr(x, 40, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf))
-        q = Fraction(f).limit_denominator(denominator)
-        q = sp.Rational(q.numerator, q.denominator)
+        q = rational_near(x, 40, denominator)
         if lo < mp(q) and (hi == mpmath.inf or mp(q) < hi):
             return q
     raise SpecError(f"cannot place a rational strictly between {lo} and {hi}")
@@ -163,9 +160,7 @@ def _rational_root(lhs: sp.Expr, p: sp.Symbol, start: sp.Rational, target: sp.Ra
             return []
         if isinstance(root, mpmath.mpc) or not root > 0:
             return []
-        digits = mpmath.nstr(root, ROOT_DPS, strip_zeros=False, min_fixed=-mpmath.inf, max_fixed=mpmath.inf)
-    q = Fraction(digits).limit_denominator(ROOT_DENOMINATOR)
-    return [sp.Rational(q.numerator, q.denominator)]
+        return [rational_near(root, ROOT_DPS, ROOT_DENOMINATOR)]
 
 
 def _solved_root(lhs: sp.Expr, p: sp.Symbol, start: sp.Rational, target: sp.Rational) -> list:

@@ -39,43 +39,41 @@ def real_solutions(basis: list, gens: list) -> list[tuple]:
     last = gens[-1]
     univariate = functools.reduce(sp.Poly.gcd, [sp.Poly(p.as_expr(), last) for p in blocks[-1]])
     with mpmath.workdps(SOLVE_DPS):
-        partial = [(mpmath.mpf(sp.N(r, SOLVE_DPS + 10)),) for r in _distinct(univariate.real_roots())]
+        partial = [(mpmath.mpf(sp.N(r, SOLVE_DPS + 10)),) for r in dict.fromkeys(univariate.real_roots())]
         for k in reversed(range(len(gens) - 1)):
+            block = [_coefficient_functions(p, gens[k], gens[k + 1:]) for p in blocks[k]]
             extended = []
             for values in partial:
-                later = dict(zip(gens[k + 1:], values))
-                extended.extend((root, *values) for root in _common_real_roots(blocks[k], gens[k], later))
+                extended.extend((root, *values) for root in _common_real_roots(block, gens[k], values))
             partial = extended
     return partial
 
 
-def _distinct(roots: list) -> list:
-    seen = []
-    for r in roots:
-        if r not in seen:
-            seen.append(r)
-    return seen
-
-
-def _univariate(p: sp.Poly, v: sp.Symbol, later: dict) -> list:
-    """p's coefficients in ``v`` (highest first) with the later variables' values put in."""
-    coefficients = sp.Poly(p.as_expr(), v).all_coeffs()
-    names = sorted(later, key=str)
-    return [mpmath.mpf(c) if c.is_Number else mpmath.mpmathify(sp.lambdify(names, c, "mpmath")(*(later[n] for n in names)))
-            for c in coefficients]
+def _coefficient_functions(p: sp.Poly, v: sp.Symbol, later: tuple) -> list:
+    """p's coefficients in ``v`` (highest first), each a function of the later variables' values (built once per
+    block, evaluated at every partial solution)."""
+    out = []
+    for c in sp.Poly(p.as_expr(), v).all_coeffs():
+        if c.is_Number:
+            out.append(lambda *values, c=c: mpmath.mpf(c))
+        else:
+            f = sp.lambdify(later, c, "mpmath")
+            out.append(lambda *values, f=f: mpmath.mpmathify(f(*values)))
+    return out
 
 
 def _is_zero(value, scale) -> bool:
     return abs(value) <= mpmath.mpf(10) ** -ZERO_DIGITS * scale
 
 
-def _common_real_roots(block: list, v: sp.Symbol, later: dict) -> list:
-    """The real values of ``v`` at which every polynomial of ``block`` vanishes, the later values put in."""
+def _common_real_roots(block: list, v: sp.Symbol, later: tuple) -> list:
+    """The real values of ``v`` at which every polynomial of ``block`` (its coefficient functions) vanishes, with
+    the later variables' values ``later`` put in."""
     if not block:
         raise NotTriangular(f"no polynomial for {v}")
     equations = []
-    for p in block:
-        coefficients = _univariate(p, v, later)
+    for functions in block:
+        coefficients = [f(*later) for f in functions]
         scale = max([abs(c) for c in coefficients] + [mpmath.mpf(1)])
         while coefficients and _is_zero(coefficients[0], scale):
             coefficients = coefficients[1:]          # a leading coefficient that vanishes here
