@@ -102,6 +102,12 @@ SYMBOLIC_GLOBAL_RTOL = 1e-30
 # violation; in between undecided (INCONCLUSIVE), never rounded either way.
 SYMBOLIC_ZERO_RTOL = 1e-40
 SYMBOLIC_NONZERO_RTOL = 1e-20
+# The real solutions of a critical-point system are extended variable by variable at 100 digits
+# (symbolic.triangular): a root's imaginary part, a polynomial's value at a root, or the gap between two roots
+# is 0 when it is SYMBOLIC_ROOT_ZERO_DIGITS digits below its scale -- half the digits carried, so rounding
+# (~1e-100) and a double root's split (~1e-50 at worst) are zero while any real difference (far above 1e-30,
+# SYMBOLIC_GLOBAL_RTOL) is not.
+SYMBOLIC_ROOT_ZERO_DIGITS = 50
 # Continuity across a case boundary, from values a relative step of 1e-45 (symbolic.sampling.CONTINUITY_STEP)
 # either side: a continuous closed form (at worst a square root of the distance) moves by ~sqrt(1e-45) ~ 3e-23,
 # so a change below CONTINUITY_RTOL x (1 + |value|) is continuous; one above JUMP_RTOL x it is a jump.

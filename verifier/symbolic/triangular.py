@@ -20,8 +20,9 @@ import functools
 import mpmath
 import sympy as sp
 
+from ..error_model import SYMBOLIC_ROOT_ZERO_DIGITS
+
 SOLVE_DPS = 100                 # digits carried while extending the solutions
-ZERO_DIGITS = 50                # a value this many digits below its scale is zero (half of those carried)
 
 
 class NotTriangular(ArithmeticError):
@@ -63,7 +64,7 @@ def _coefficient_functions(p: sp.Poly, v: sp.Symbol, later: tuple) -> list:
 
 
 def _is_zero(value, scale) -> bool:
-    return abs(value) <= mpmath.mpf(10) ** -ZERO_DIGITS * scale
+    return abs(value) <= mpmath.mpf(10) ** -SYMBOLIC_ROOT_ZERO_DIGITS * scale
 
 
 def _common_real_roots(block: list, v: sp.Symbol, later: tuple) -> list:
