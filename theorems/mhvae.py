@@ -18,6 +18,7 @@ hyperparameter regimes of each theorem's case split, with beta1 != beta2 drawn o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 
 import numpy as np
@@ -141,7 +142,9 @@ def _other_dimensions(draw, theorem, max_dim: int = 4):
     return {"d1": dd1, "d2": dd2}, {"D0": dd0 + draw(st.integers(0, 1)), "d0": dd0}
 
 
+@functools.lru_cache(maxsize=None)
 def _positive(lo: float = 0.3, hi: float = 3.0):
+    # one strategy object per range: Hypothesis validates each new one when it is first drawn from
     return st.one_of(st.sampled_from([1.0, 0.5, 2.0]), st.floats(lo, hi))
 
 
@@ -163,8 +166,7 @@ def _instance_strategy(split: sp.Expr, sigma2_kind: str):
         regime = draw(st.sampled_from(["above", "below", "at"]))
         hyper["sigma1"] = at * {"above": draw(st.floats(1.05, 3.0)), "below": draw(st.floats(0.3, 0.95)),
                                 "at": 1.0}[regime]
-        subs = {sp.Symbol(k, positive=True): v for k, v in hyper.items()}
-        thresholds = sorted(float(t.subs(subs)) for t in theorem.thresholds)
+        thresholds = _threshold_values(tuple(theorem.thresholds), tuple(sorted(hyper.items())))
         theta = draw(_spectrum(thresholds, dims["d0"]))
         seed = draw(st.integers(0, 2**16))
         mode = draw(st.sampled_from(["spectrum", "spectrum", "X"]))
@@ -179,8 +181,18 @@ def _instance_strategy(split: sp.Expr, sigma2_kind: str):
     return draw_instance
 
 
+@functools.lru_cache(maxsize=4096)
+def _threshold_values(thresholds: tuple, hyper: tuple) -> tuple[float, ...]:
+    """The theta-thresholds at these hyperparameters, ascending.  Memoised: Hypothesis draws the same
+    hyperparameters again and again while it shrinks, and sympy's ``subs`` was a tenth of a search's drawing.
+    ``xreplace`` gives ``subs``'s values to the bit on the registered thresholds (4500 draws of Theorems 3, 3's
+    orders and 5 compared), 4-6x faster: one pass over the tree instead of one per symbol."""
+    values = {sp.Symbol(k, positive=True): v for k, v in hyper}
+    return tuple(sorted(float(t.xreplace(values)) for t in thresholds))
+
+
 @st.composite
-def _spectrum(draw, thresholds: list[float], d0: int):
+def _spectrum(draw, thresholds: tuple[float, ...], d0: int):
     """theta_1 >= ... >= theta_d0 > 0, each below, exactly at, or above one of the thresholds."""
     regime = draw(st.sampled_from(["all_below", "all_above", "mixed", "at", "repeated"]))
     lo, hi = thresholds[0], thresholds[-1]

@@ -62,7 +62,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     check.add_argument("--no-symbolic", action="store_true", help="skip the sympy checks of the closed forms")
     check.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     check.add_argument("--no-cache", action="store_true",
-                       help="compute the symbolic evidence afresh, neither reading nor writing the evidence cache")
+                       help="compute the symbolic evidence and every minimisation afresh, neither reading nor "
+                            "writing the evidence cache")
     add_scheduler_option(check)
 
     solve = sub.add_parser("solve", help="claimed closed form and minimiser for one instance, as JSON")
@@ -301,10 +302,10 @@ def _check(theorem, args, spec_name: str, cluster=None) -> int:
         progress = None if args.json else stderr_progress
         findings, symbolic_source, symbolic_start = [], None, time.perf_counter()
         remote = cluster.runner(theorem, spec_name) if cluster is not None else None
+        from .cache import default_cache
+        cache = default_cache(not args.no_cache)
         if not args.no_symbolic:
-            from .cache import default_cache
             from .symbolic_cache import symbolic_findings
-            cache = default_cache(not args.no_cache)
             if remote is None:
                 findings, symbolic_source = symbolic_findings(theorem, args.seed, cache)
             else:                               # on a worker while the searches run
@@ -314,7 +315,7 @@ def _check(theorem, args, spec_name: str, cluster=None) -> int:
         verdict = check_theorem(theorem, instances=args.examples, batch_size=args.batch, max_dim=args.max_dim,
                                 seed=args.seed, settings=settings, claims=args.claim, symbolic=not args.no_symbolic,
                                 progress=progress, spec=spec, findings=findings,
-                                pipeline=Pipeline(theorem, settings, remote=remote))
+                                pipeline=Pipeline(theorem, settings, remote=remote, evidence_cache=cache))
         verdict.elapsed += symbolic_s           # the time printed includes the symbolic checks
         if callable(findings):
             symbolic_source = pending()[1]
@@ -332,6 +333,8 @@ def _check(theorem, args, spec_name: str, cluster=None) -> int:
         _print_verdict(verdict)
         if verdict_json.get("symbolic_evidence"):
             print(f"  symbolic evidence: {verdict_json['symbolic_evidence']}")
+        if verdict_json.get("minimiser_evidence"):
+            print(f"  minimisations: {verdict_json['minimiser_evidence']}")
         for claim, cls in zip(verdict_json["claims"], classes):
             if cls == ERRATUM:
                 fix = next(c["claim"] for c in verdict_json["claims"] if c["erratum_of"] == claim["claim"])

@@ -17,6 +17,8 @@ from .batch import group_by_dims, instantiate
 from .judge import CHECKERS, Evidence, Outcome, Tolerances, claimed_loss_and_grad, premise_holds
 from .errors import UsageError
 from .ladder import diagnose, ladder, replace_rows
+from .cache import DISABLED, EvidenceCache
+from .minimiser_cache import MinimisedRow, RowStore, rows_of, stacked
 from .numeric import MinimiserSettings, diverged, intra_op_threads, minimise
 from .spec import Theorem
 
@@ -82,15 +84,30 @@ class Pipeline:
     settings: PipelineSettings = field(default_factory=PipelineSettings)
     _cache: dict = field(default_factory=dict)
     minimised: int = 0
+    reused: int = 0              # instances whose minimisation was taken from ``store``
     drawn: dict = field(default_factory=dict)     # what the searches will draw, per strategy (verdicts)
     # Where the lists of instances are computed: None here; else an object whose ``run(settings, instances,
     # climb)`` returns (results, instances minimised) of this computation done elsewhere -- the same list, so
     # the same results (verifier.distributed.RemoteRunner, for this theorem).
     remote: object | None = None
+    # Where minimisations are kept between runs (verifier.minimiser_cache): an instance found there is judged at
+    # the stored point, not minimised again.  DISABLED (the default) keeps nothing; neither does a remote pipeline.
+    evidence_cache: EvidenceCache = DISABLED
+    store: RowStore = field(init=False)              # the matrix form's minimisations
+    data_form_store: RowStore = field(init=False)    # the data form's (judge.data_form_agreement)
 
-    def sibling(self, settings: PipelineSettings) -> "Pipeline":
-        """A fresh pipeline of the same theorem with ``settings``, computing where this one does."""
-        return Pipeline(self.theorem, settings, remote=self.remote)
+    def __post_init__(self):
+        remote = self.remote is not None and self.evidence_cache.enabled
+        not_kept = "on the cluster's workers: not cached" if remote else None
+        cache, model, device = self.evidence_cache, self.theorem.model, self.settings.device
+        self.store = RowStore(cache, "minimised", model, self.settings.minimiser, device, not_kept)
+        self.data_form_store = RowStore(cache, "data_form", model, self.settings.data_form, device, not_kept)
+
+    def sibling(self, settings: PipelineSettings, stored: bool = True) -> "Pipeline":
+        """A fresh pipeline of the same theorem with ``settings``, computing where this one does, and keeping its
+        minimisations where this one does (``stored``) or nowhere."""
+        return Pipeline(self.theorem, settings, remote=self.remote,
+                        evidence_cache=self.evidence_cache if stored else DISABLED)
 
     def run(self, instances, climb: bool = True) -> list[InstanceResult]:
         """Every claim's outcome on each of ``instances`` (cached). ``climb``: whether an uncertified minimiser
@@ -136,55 +153,71 @@ class Pipeline:
         dev = self.settings.device
         batch = instantiate(self.theorem, group, device=dev)
         claimed_loss, claimed_grad = claimed_loss_and_grad(batch)
-        init_scale, log_center = start_scales(batch)
-        seeds = [inst.seed for inst in batch.instances]
-        result = minimise(self.theorem.model, batch.dims, batch.data, batch.scale, seeds, self.settings.minimiser,
-                          init_scale=init_scale, log_center=log_center)
-        self.minimised += batch.size
-        climbed = self._climb_ladder(batch, result, seeds, init_scale, log_center) if climb else {}
-        ev = Evidence(batch, result, group, self.settings.tolerances, claimed_loss, claimed_grad,
-                      data_form_settings=self.settings.data_form)
+        rows = self._minimised_rows(batch, climb)
+        ev = Evidence(batch, stacked(rows, batch.scale.dtype, dev), group, self.settings.tolerances, claimed_loss,
+                      claimed_grad, data_form_settings=self.settings.data_form, data_form_store=self.data_form_store)
         per_claim = {c.name: CHECKERS[type(c)](c, ev) for c in self.theorem.claims}
         out = []
-        for i, inst in enumerate(batch.instances):
-            rungs = climbed.get(i, {})
-            restart_losses = rungs.get("restart_losses", result.restart_losses[i].tolist())
+        for i, (inst, row) in enumerate(zip(batch.instances, rows)):
             out.append(InstanceResult(
-                instance=inst, climbed=climb or bool(result.certified[i]),
+                instance=inst, climbed=row.climbed,
                 outcomes={name: outs[i] for name, outs in per_claim.items()},
                 claimed={"loss": float(claimed_loss[i]), "grad_norm": float(claimed_grad[i]),
                          **{str(s): v[i].tolist() for s, v in batch.indexed.items()},
                          **{str(s): v[i].tolist() for s, v in batch.closed.items()},
                          "matrices": {k: v[i].tolist() for k, v in batch.claimed.items()}},
-                minimiser={"loss": float(result.loss[i]), "grad_norm": float(result.grad_norm[i]),
-                           "min_hessian_eig": float(result.min_hessian_eig[i]),
-                           "min_curvature": float(result.min_curvature[i]),
-                           "certified": bool(result.certified[i]),
-                           "iterations": int(result.iterations_per_instance[i]),
-                           "tolerance_reached_at": int(result.tolerance_reached_at[i]),
-                           "restart_losses": restart_losses,
-                           "ladder": rungs.get("rungs", []),
-                           "diagnosis": "" if bool(result.certified[i]) else diagnose(
-                               float(result.grad_norm[i]), float(result.min_hessian_eig[i]),
-                               float(result.min_curvature[i]), restart_losses, float(batch.scale[i]),
-                               int(result.iterations_per_instance[i]), self.settings.minimiser),
-                           "matrices": {k: v[i].tolist() for k, v in result.point.items()}},
+                minimiser={"loss": row.loss, "grad_norm": row.grad_norm,
+                           "min_hessian_eig": row.min_hessian_eig, "min_curvature": row.min_curvature,
+                           "certified": row.certified, "iterations": row.iterations,
+                           "tolerance_reached_at": row.tolerance_reached_at,
+                           "restart_losses": row.restart_losses, "ladder": row.rungs,
+                           "diagnosis": "" if row.certified else diagnose(
+                               row.grad_norm, row.min_hessian_eig, row.min_curvature, row.restart_losses,
+                               float(batch.scale[i]), row.iterations, self.settings.minimiser),
+                           "matrices": {k: v.tolist() for k, v in row.point.items()}},
             ))
         return out
 
-    def _climb_ladder(self, batch, result, seeds, init_scale, log_center) -> dict[int, dict]:
+    def _minimised_rows(self, batch, climb: bool) -> list[MinimisedRow]:
+        """Each instance of ``batch`` minimised (and, where ``climb`` and uncertified, up the ladder): taken from
+        the store where it holds the instance, the rest minimised together and stored."""
+        init_scale, log_center = start_scales(batch)
+        seeds = [inst.seed for inst in batch.instances]
+        dev = self.settings.device
+
+        def compute(todo: list[int]) -> list[MinimisedRow]:
+            if len(todo) < batch.size:      # each problem is advanced on its own: a sub-batch gives the same bits
+                index = torch.tensor(todo, device=dev)
+                data, scale = {k: v[index] for k, v in batch.data.items()}, batch.scale[index]
+                starts = init_scale[index.cpu()], None if log_center is None else log_center[index.cpu()]
+                todo_seeds = [seeds[i] for i in todo]
+            else:
+                data, scale, starts, todo_seeds = batch.data, batch.scale, (init_scale, log_center), seeds
+            result = minimise(self.theorem.model, batch.dims, data, scale, todo_seeds, self.settings.minimiser,
+                              init_scale=starts[0], log_center=starts[1])
+            self.minimised += len(todo)
+            climbed = self._climb_ladder(batch.dims, data, scale, result, todo_seeds, *starts) if climb else {}
+            return rows_of(result, climbed, climb)
+
+        rows, taken = self.store.fetch_or_compute(
+            batch.instances, batch.scale.tolist(), compute, MinimisedRow.to_json,
+            lambda obj: MinimisedRow.from_json(obj, dev), usable=lambda row: row.climbed or not climb)
+        self.reused += taken
+        return rows
+
+    def _climb_ladder(self, dims, data, scale, result, seeds, init_scale, log_center) -> dict[int, dict]:
         """Re-minimise the instances whose minimiser is not certified, rung by rung (numeric.ladder), until
         each is certified or the ladder ends; a certified rung's point replaces the first one in ``result``.
         Returns, per instance that climbed, the rungs tried and the restart losses of the one kept."""
         climbed: dict[int, dict] = {}
         for rung in ladder(self.settings.minimiser):
             # an objective running off to -infinity is unbounded below there: no stronger minimisation changes that
-            rows = (~result.certified & ~diverged(result.loss, batch.scale)).nonzero().flatten()
+            rows = (~result.certified & ~diverged(result.loss, scale)).nonzero().flatten()
             if rows.numel() == 0:
                 break
             index = rows.tolist()
-            better = minimise(self.theorem.model, batch.dims, {k: v[rows] for k, v in batch.data.items()},
-                              batch.scale[rows], [seeds[i] for i in index], rung.settings,
+            better = minimise(self.theorem.model, dims, {k: v[rows] for k, v in data.items()},
+                              scale[rows], [seeds[i] for i in index], rung.settings,
                               init_scale=init_scale[rows.cpu()] * rung.start_factor,
                               log_center=None if log_center is None else log_center[rows.cpu()])
             self.minimised += len(index)

@@ -26,7 +26,7 @@ from . import cached_results as cached
 from .cache import DISABLED, EvidenceCache
 from .distributed import WorkerPool
 from .numeric import MinimiserSettings
-from .pipeline import PipelineSettings
+from .pipeline import Pipeline, PipelineSettings
 from .report import status as st
 from .report.errata import claim_errata, step_errata
 from .report.profiles import profile as profile_of
@@ -146,7 +146,8 @@ def _check_one(name, prof, settings: ReportSettings, pipeline, progress, cache: 
     findings, symbolic_source = symbolic_findings(theorem, settings.seed, cache)
     symbolic_s = time.perf_counter() - symbolic_start
     verdict = check_theorem(theorem, instances=prof.examples, batch_size=prof.batch, max_dim=prof.max_dim,
-                            seed=settings.seed, settings=pipeline, progress=tick, findings=findings)
+                            seed=settings.seed, progress=tick, findings=findings,
+                            pipeline=Pipeline(theorem, pipeline, evidence_cache=cache))
     verdict.elapsed += symbolic_s               # the theorem's time includes its symbolic checks
     ends = [t for _, t in marks[1:]] + [time.perf_counter()]
     vj = _jsonable(verdict.to_json())

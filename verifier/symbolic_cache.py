@@ -37,7 +37,9 @@ def symbolic_findings(theorem: Theorem, seed: int, cache: EvidenceCache = DISABL
         except (TypeError, ValueError, KeyError) as exc:
             print(f"verifier: warning: cached symbolic findings {short_key(entry_key)} do not fit ({exc}); "
                   f"recomputing them", file=sys.stderr)
-    findings = compute(theorem, seed)
+    from .symbolic.critical_points import faces_kept_in
+    with faces_kept_in(cache):          # the faces' critical points too, for a variant of the same objective
+        findings = compute(theorem, seed)
     stored = cache.put("symbolic", entry_key, [dataclasses.asdict(f) for f in findings])
     return findings, f"computed (cached as key {short_key(entry_key)})" if stored else "computed (not cached)"
 

@@ -83,6 +83,7 @@ class TheoremVerdict:
     # instance minimised, which the premise-directed searches and the shrinking of a counterexample add to
     per_claim: int = 1
     batches: int = 1
+    minimiser_evidence: str = ""        # how many minimisations were computed and taken from the evidence cache
 
     @property
     def status(self) -> str:
@@ -94,6 +95,7 @@ class TheoremVerdict:
                 "instances_per_claim": self.per_claim, "batches_per_claim": self.batches,
                 "elapsed_s": round(self.elapsed, 3), "tolerances": self.settings.tolerances.__dict__,
                 "minimiser": self.settings.minimiser.__dict__, "device": self.settings.device,
+                "minimiser_evidence": self.minimiser_evidence,
                 "claims": [c.to_json(self.spec or self.theorem.name, self.settings) for c in self.claims]}
 
 
@@ -254,7 +256,7 @@ def verdict_from(claim: Claim, counts: Counter, worst: dict, refutation, pipelin
     (No search instance is UNBOUNDED: the strategies draw only inside the model's validity domain.)"""
     if refutation is not None:
         # Replay the shrunk counterexample alone, in a fresh pipeline, and confirm it, before reporting it.
-        fresh = pipeline.sibling(pipeline.settings)
+        fresh = pipeline.sibling(pipeline.settings, stored=False)     # recomputed, never read from a store
         replayed = fresh.run([refutation.instance])[0]
         replay = replayed.outcomes[claim.name]
         refuted = counts + Counter({REFUTED: 1})     # the search stops at its first confirmed counterexample
@@ -325,7 +327,8 @@ def check_theorem(theorem: Theorem, *, instances: int = 64, batch_size: int = 8,
     for verdict in verdicts:
         _attach_symbolic(verdict, findings, theorem)
     return TheoremVerdict(theorem, verdicts, seed, len(pipeline._cache), time.perf_counter() - start,
-                          pipeline.settings, spec, per_claim=instances, batches=batches)
+                          pipeline.settings, spec, per_claim=instances, batches=batches,
+                          minimiser_evidence=pipeline.store.describe(pipeline.minimised, pipeline.reused))
 
 
 def check_instance(theorem: Theorem, instance, *, settings: PipelineSettings | None = None,

@@ -10,6 +10,7 @@ from .. import error_model
 from ..data_form import DataForm, DataFormResult, minimise_data_form, whitened_after_newton_step
 from ..error_model import NEWTON_STEP_CHANGE, POINT_UNCERTAINTY, VALUE_REFERENCE_FLOOR, Tolerance
 from ..errors import SpecError
+from ..minimiser_cache import no_store, row_from_json, row_json, split_rows, stack_rows
 from ..spec import DataFormAgreement
 from .evidence import INCONCLUSIVE, REFUTED, VERIFIED, Evidence, Outcome, gate, spectrum
 from .spectra import spectrum_tolerance, too_shallow
@@ -37,8 +38,7 @@ def check_data_form(claim: DataFormAgreement, ev: Evidence) -> list[Outcome]:
         data = {k: t([raw[k] for _, raw in members]) for k in members[0][1]}
         data.update({h.symbol.name: b.data[h.symbol.name][idx] for h in model.hyperparameters})
         matrix_data = {k: v[idx] for k, v in b.data.items()}
-        res = minimise_data_form(model, b.dims, data, matrix_data, b.scale[idx], [b.instances[i].seed for i in idx],
-                                 ev.data_form_settings)
+        res = _minimised(ev, data, matrix_data, idx)
         constant = form.constant(data, b.dims)
         whitened = form.whiten(data, res.point)
         stepped = _whitened_after_newton_step(form, b.dims, data, res, whitened)
@@ -46,6 +46,24 @@ def check_data_form(claim: DataFormAgreement, ev: Evidence) -> list[Outcome]:
             out[i] = compare(claim, ev, i, res, j, float(constant[j]), {k: v[j] for k, v in whitened.items()},
                              {k: v[j] for k, v in stepped.items()})
     return out
+
+
+def _minimised(ev: Evidence, data: dict, matrix_data: dict, idx: list[int]) -> DataFormResult:
+    """The data form minimised on the instances ``idx`` of the batch (their raw ``data`` and ``matrix_data``):
+    taken from the evidence's store where it holds them, the rest minimised together (each problem is advanced
+    on its own, so a sub-batch gives the same bits) and stored."""
+    b = ev.batch
+    store = ev.data_form_store or no_store("data_form")
+    seeds = [b.instances[i].seed for i in idx]
+
+    def compute(todo: list[int]) -> list[dict]:
+        pick = lambda d: {k: v[todo] for k, v in d.items()} if len(todo) < len(idx) else d
+        return split_rows(minimise_data_form(b.theorem.model, b.dims, pick(data), pick(matrix_data),
+                                             b.scale[idx][todo], [seeds[j] for j in todo], ev.data_form_settings))
+
+    rows, _ = store.fetch_or_compute([b.instances[i] for i in idx], b.scale[idx].tolist(), compute, row_json,
+                                     lambda obj: row_from_json(obj, b.scale.device))
+    return stack_rows(DataFormResult, rows)
 
 
 def _whitened_after_newton_step(form: DataForm, dims: dict, data: dict, res: DataFormResult,

@@ -135,7 +135,8 @@ def evidence_source_text(entry: dict) -> str | None:
     """``"result cached (key ..., computed ...); symbolic evidence computed (...)"``, or None for a result that
     says nothing of it."""
     parts = [f"{what} {entry[field]}" for what, field in (("result", "evidence_source"),
-                                                          ("symbolic evidence", "symbolic_evidence"))
+                                                          ("symbolic evidence", "symbolic_evidence"),
+                                                          ("minimisations", "minimiser_evidence"))
              if entry.get(field)]
     return "; ".join(parts) or None
 

@@ -6,6 +6,8 @@ enumeration is incomplete and says why, so that nothing built on it can be VERIF
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
 
 import mpmath
@@ -13,6 +15,7 @@ import sympy as sp
 from sympy.polys.polyerrors import BasePolynomialError
 
 from ..budget import BudgetExceeded, call_with_budget
+from ..cache import DISABLED, EvidenceCache, key, library_versions, source_digest
 from ..error_model import SYMBOLIC_GLOBAL_RTOL
 from .arithmetic import evaluate, real
 from .problem import Problem
@@ -34,12 +37,61 @@ def critical_points(problem: Problem, g_here: sp.Expr) -> tuple[list[dict], str]
             if not free:
                 points.append({v: mpmath.mpf(0) for v in problem.variables})
                 continue
-            found, why = _face_critical_points(g_here.xreplace(on_face), free)
+            found, why = _kept_face_critical_points(g_here.xreplace(on_face), free)
             if why:
                 incomplete.append(f"face {', '.join(f'{v}=0' for v in zeros) or 'interior'}: {why}")
             for values in found:
                 points.append({**{v: mpmath.mpf(0) for v in zeros}, **values})
     return points, "; ".join(incomplete)
+
+
+# ---------------------------------------------------------------- faces kept in the evidence cache
+
+# Where the faces' critical points are kept between runs (faces_kept_in): a face's points are exact given its
+# function, so a variant whose objective is unchanged -- a closed form edited -- takes them from the cache.
+_FACE_CACHE: contextvars.ContextVar = contextvars.ContextVar("face_cache", default=(DISABLED, {}))
+
+
+@contextlib.contextmanager
+def faces_kept_in(cache: EvidenceCache):
+    """While the body runs, every face's critical points are taken from ``cache`` where it holds them and kept
+    there when computed.  Only a complete enumeration is kept: one cut short by its CPU budget depends on the
+    machine."""
+    parts = {"versions": library_versions(), "source": source_digest(("verifier",))} if cache.enabled else {}
+    token = _FACE_CACHE.set((cache, parts))
+    try:
+        yield
+    finally:
+        _FACE_CACHE.reset(token)
+
+
+def _kept_face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]:
+    cache, parts = _FACE_CACHE.get()
+    if not cache.enabled:
+        return _face_critical_points(g_face, free)
+    entry_key = key(kind="face", g=sp.srepr(g_face), free=[sp.srepr(v) for v in free], **parts)
+    stored = cache.get("face", entry_key)
+    if isinstance(stored, list):
+        try:
+            return [dict(zip(free, (_mpf_from(v) for v in point))) for point in stored], ""
+        except (TypeError, ValueError):
+            pass                                        # not an entry of ours: computed again, and overwritten
+    found, why = _face_critical_points(g_face, free)
+    if not why:
+        cache.put("face", entry_key, [[_mpf_json(p[v]) for v in free] for p in found])
+    return found, why
+
+
+def _mpf_json(value: mpmath.mpf) -> list:
+    sign, mantissa, exponent, bits = value._mpf_
+    return [sign, str(mantissa), exponent, bits]
+
+
+def _mpf_from(entry: list) -> mpmath.mpf:
+    """The mpf stored, to the bit (at its own precision, whatever the working precision now)."""
+    sign, mantissa, exponent, bits = entry
+    with mpmath.workprec(max(int(bits), 53)):
+        return mpmath.mpf((int(sign), int(mantissa), int(exponent), int(bits)))
 
 
 # Budget of one face's Groebner basis: with large rational coefficients (Theorem 5's reduced problem at
