@@ -149,3 +149,17 @@ def test_the_faces_critical_points_are_reused_by_a_variant_and_give_the_same_fin
     kept, how = symbolic_findings(variant, 0, cache)
     assert how.startswith("computed") and sorted(p.name for p in (tmp_path / "face").glob("*.json")) == faces
     assert kept == symbolic_findings(variant, 0, DISABLED)[0]
+
+
+def test_a_face_entry_that_does_not_fit_is_enumerated_again_with_a_warning(tmp_path, capsys):
+    theorem, cache = load_spec("theorem4"), EvidenceCache(tmp_path)
+    symbol, form = theorem.closed_forms[0]
+    first = symbolic_findings(theorem, 0, cache)[0]
+    for entry in (tmp_path / "face").glob("*.json"):
+        stored = json.loads(entry.read_text())
+        stored["value"] = [["not", "a", "point"]]
+        entry.write_text(json.dumps(stored))
+    variant = theorem.replace_closed_form(symbol, form, name="theorem4_renamed")     # not its findings' key
+    again = symbolic_findings(variant, 0, cache)[0]
+    assert [(f.check, f.status) for f in again] == [(f.check, f.status) for f in first]
+    assert "does not fit" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import sys
 
 import mpmath
 import sympy as sp
@@ -66,16 +67,18 @@ def faces_kept_in(cache: EvidenceCache):
 
 
 def _kept_face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]:
+    """``_face_critical_points``, through the cache ``faces_kept_in`` set (if any)."""
     cache, parts = _FACE_CACHE.get()
     if not cache.enabled:
         return _face_critical_points(g_face, free)
     entry_key = key(kind="face", g=sp.srepr(g_face), free=[sp.srepr(v) for v in free], **parts)
     stored = cache.get("face", entry_key)
-    if isinstance(stored, list):
+    if stored is not None:
         try:
-            return [dict(zip(free, (_mpf_from(v) for v in point))) for point in stored], ""
-        except (TypeError, ValueError):
-            pass                                        # not an entry of ours: computed again, and overwritten
+            return [dict(zip(free, (_mpf_from(v) for v in point), strict=True)) for point in stored], ""
+        except (TypeError, ValueError) as exc:          # valid JSON, but not a list of points: computed again
+            print(f"verifier: warning: cached face {entry_key[:12]} does not fit ({exc}); enumerating it again",
+                  file=sys.stderr)
     found, why = _face_critical_points(g_face, free)
     if not why:
         cache.put("face", entry_key, [[_mpf_json(p[v]) for v in free] for p in found])
@@ -83,15 +86,18 @@ def _kept_face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict],
 
 
 def _mpf_json(value: mpmath.mpf) -> list:
-    sign, mantissa, exponent, bits = value._mpf_
-    return [sign, str(mantissa), exponent, bits]
+    """A finite mpf exactly: its sign, mantissa and exponent (value = (-1)^sign * mantissa * 2^exponent)."""
+    mantissa, exponent = value.man_exp
+    return [int(value < 0), str(mantissa), int(exponent)]
 
 
 def _mpf_from(entry: list) -> mpmath.mpf:
     """The mpf stored, to the bit (at its own precision, whatever the working precision now)."""
-    sign, mantissa, exponent, bits = entry
-    with mpmath.workprec(max(int(bits), 53)):
-        return mpmath.mpf((int(sign), int(mantissa), int(exponent), int(bits)))
+    negative, mantissa, exponent = entry
+    mantissa = int(mantissa)
+    with mpmath.workprec(max(mantissa.bit_length(), 53)):
+        value = mpmath.mpf((mantissa, int(exponent)))
+        return -value if negative else value
 
 
 # Budget of one face's Groebner basis: with large rational coefficients (Theorem 5's reduced problem at
