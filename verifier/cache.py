@@ -39,6 +39,7 @@ FORMAT = 1                            # of an entry's file; part of every key
 LIBRARIES = ("vae-theorem-verifier", "sympy", "mpmath", "numpy", "scipy", "torch", "hypothesis", "cvxpy",
              "scikit-learn", "mlxtend", "matplotlib")
 PROJECT_PACKAGES = ("verifier", "theorems", "proofs_check")
+ENGINE_PACKAGES = ("verifier",)       # the engine alone: a result whose spec is keyed by its own content
 
 
 class Unfingerprintable(TypeError):
@@ -74,6 +75,13 @@ def source_digest(packages: tuple[str, ...] = PROJECT_PACKAGES) -> str:
         for path in sorted(root.rglob("*.py")):
             digest.update(str(path.relative_to(root.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+@functools.cache
+def engine_parts() -> dict:
+    """The key parts of a result computed by the engine from content keyed apart (a model, a face's function):
+    the libraries' versions and the engine's source.  Read once per process."""
+    return {"versions": library_versions(), "source": source_digest(ENGINE_PACKAGES)}
 
 
 def fingerprint(obj) -> str:
@@ -157,7 +165,8 @@ def _module_source(obj) -> str | None:
 
 # ---------------------------------------------------------------- the store
 
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
+    """One warning line on stderr (an entry that cannot be read or used, a cache that cannot be written)."""
     print(f"verifier: warning: {message}", file=sys.stderr)
 
 
@@ -185,7 +194,7 @@ class EvidenceCache:
         except (FileNotFoundError, NotADirectoryError):     # no such entry, or no cache directory at all
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            _warn(f"cache entry {path} cannot be read ({exc}); recomputing it")
+            warn(f"cache entry {path} cannot be read ({exc}); recomputing it")
             return None
         try:
             entry = json.loads(text)
@@ -193,7 +202,7 @@ class EvidenceCache:
                 raise ValueError("it belongs to another key")
             return entry["value"]
         except (ValueError, KeyError, TypeError) as exc:
-            _warn(f"cache entry {path} is corrupt ({type(exc).__name__}: {exc}); recomputing it")
+            warn(f"cache entry {path} is corrupt ({type(exc).__name__}: {exc}); recomputing it")
             return None
 
     def put(self, kind: str, entry_key: str, value) -> bool:
@@ -206,7 +215,7 @@ class EvidenceCache:
                                "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                "value": value}, allow_nan=False)
         except (TypeError, ValueError) as exc:         # not plain JSON (a non-finite number, an object)
-            _warn(f"a {kind} result is not plain JSON ({exc}); it is not cached")
+            warn(f"a {kind} result is not plain JSON ({exc}); it is not cached")
             return False
         tmp = None
         try:
@@ -218,7 +227,7 @@ class EvidenceCache:
             return True
         except OSError as exc:
             self._unwritable = True
-            _warn(f"the evidence cache {self.directory} cannot be written ({exc.strerror or exc}); "
+            warn(f"the evidence cache {self.directory} cannot be written ({exc.strerror or exc}); "
                   f"this run's results are not cached")
             if tmp is not None:
                 with contextlib.suppress(OSError):

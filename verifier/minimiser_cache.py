@@ -22,15 +22,13 @@ in a pipeline without a store before it is reported.
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass
 
 import torch
 
-from .cache import DISABLED, EvidenceCache, Unfingerprintable, fingerprint, key, library_versions, source_digest
+from .cache import DISABLED, EvidenceCache, Unfingerprintable, engine_parts, fingerprint, key, short, warn
 from .numeric import MinimiserResult, MinimiserSettings
 
-ENGINE_PACKAGES = ("verifier",)      # the code a minimisation runs; the model's own functions are in its fingerprint
 _DTYPES = {"float64": torch.float64, "float32": torch.float32, "bool": torch.bool, "int64": torch.int64}
 
 
@@ -69,8 +67,7 @@ class RowStore:
         except Unfingerprintable:          # a model holding something whose content cannot be stated
             return None
         return {"model": model, "settings": fingerprint(self._settings), "device": self._device,
-                "torch_threads": self._settings.cpu_threads or torch.get_num_threads(),
-                "versions": _versions(), "source": source_digest(ENGINE_PACKAGES)}
+                "torch_threads": self._settings.cpu_threads or torch.get_num_threads(), **engine_parts()}
 
     @property
     def enabled(self) -> bool:
@@ -85,8 +82,7 @@ class RowStore:
         """Each instance's row: the stored one where there is one that ``decode``s and is ``usable``, the others
         from ``compute(indices)`` (rows for those instances, in order), each stored as ``encode(row)``.
         Returns (rows, how many were taken from the store)."""
-        keys = [self.key_of(inst, float(s)) for inst, s in zip(instances, scales)] if self.enabled \
-            else [None] * len(instances)
+        keys = [self.key_of(inst, float(s)) for inst, s in zip(instances, scales)]
         rows = [self._decoded(k, decode) for k in keys]
         rows = [row if row is not None and usable(row) else None for row in rows]
         todo = [i for i, row in enumerate(rows) if row is None]
@@ -104,8 +100,8 @@ class RowStore:
         try:
             return decode(stored)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            print(f"verifier: warning: cached {self.kind} result {entry_key[:12]} does not fit "
-                  f"({type(exc).__name__}: {exc}); computing it again", file=sys.stderr)
+            warn(f"cached {self.kind} result {short(entry_key)} does not fit ({type(exc).__name__}: {exc}); "
+                 f"computing it again")
             return None
 
     def describe(self, minimised: int, taken: int) -> str:
@@ -118,11 +114,6 @@ class RowStore:
         if self._parts is None:
             return f"{minimised} minimisations computed (not cached: the model's content cannot be stated)"
         return f"{minimised} minimisations computed, {taken} instances' taken from the evidence cache"
-
-
-@functools.cache
-def _versions() -> dict:
-    return library_versions()
 
 
 def no_store(kind: str = "minimised") -> RowStore:

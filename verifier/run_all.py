@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 
 from . import cached_results as cached
-from .cache import DISABLED, EvidenceCache
+from .cache import DISABLED, EvidenceCache, warn
 from .distributed import WorkerPool
 from .numeric import MinimiserSettings
 from .pipeline import Pipeline, PipelineSettings
@@ -269,8 +269,7 @@ def run_sections(providers, settings: ReportSettings, progress, cache: EvidenceC
             try:
                 section = cached.section_from_json(hit["section"])
             except (KeyError, TypeError, ValueError) as exc:
-                print(f"verifier: warning: cached section {path} does not fit ({exc}); recomputing it",
-                      file=sys.stderr)
+                warn(f"cached section {path} does not fit ({exc}); recomputing it")
             else:
                 section.data["evidence_source"] = hit["evidence_source"]
                 sections.append(section)

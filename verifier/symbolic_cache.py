@@ -5,10 +5,9 @@ a changed closed form, an upgrade of a library or an edit of the verifier's sour
 from __future__ import annotations
 
 import dataclasses
-import sys
 
 from .cache import DISABLED, EvidenceCache, Unfingerprintable, fingerprint, library_versions, source_digest
-from .cache import key as cache_key, short as short_key
+from .cache import key as cache_key, short as short_key, warn
 from .spec import Theorem
 from .status import Status
 
@@ -35,8 +34,7 @@ def symbolic_findings(theorem: Theorem, seed: int, cache: EvidenceCache = DISABL
                                         "blamed": None if f["blamed"] is None else tuple(f["blamed"])})
                      for f in stored], f"cached (key {short_key(entry_key)})")
         except (TypeError, ValueError, KeyError) as exc:
-            print(f"verifier: warning: cached symbolic findings {short_key(entry_key)} do not fit ({exc}); "
-                  f"recomputing them", file=sys.stderr)
+            warn(f"cached symbolic findings {short_key(entry_key)} do not fit ({exc}); recomputing them")
     from .symbolic.critical_points import faces_kept_in
     with faces_kept_in(cache):          # the faces' critical points too, for a variant of the same objective
         findings = compute(theorem, seed)

@@ -10,7 +10,7 @@ from .. import error_model
 from ..data_form import DataForm, DataFormResult, minimise_data_form, whitened_after_newton_step
 from ..error_model import NEWTON_STEP_CHANGE, POINT_UNCERTAINTY, VALUE_REFERENCE_FLOOR, Tolerance
 from ..errors import SpecError
-from ..minimiser_cache import no_store, row_from_json, row_json, split_rows, stack_rows
+from ..minimiser_cache import row_from_json, row_json, split_rows, stack_rows
 from ..spec import DataFormAgreement
 from .evidence import INCONCLUSIVE, REFUTED, VERIFIED, Evidence, Outcome, gate, spectrum
 from .spectra import spectrum_tolerance, too_shallow
@@ -53,7 +53,6 @@ def _minimised(ev: Evidence, data: dict, matrix_data: dict, idx: list[int]) -> D
     taken from the evidence's store where it holds them, the rest minimised together (each problem is advanced
     on its own, so a sub-batch gives the same bits) and stored."""
     b = ev.batch
-    store = ev.data_form_store or no_store("data_form")
     seeds = [b.instances[i].seed for i in idx]
 
     def compute(todo: list[int]) -> list[dict]:
@@ -61,7 +60,7 @@ def _minimised(ev: Evidence, data: dict, matrix_data: dict, idx: list[int]) -> D
         return split_rows(minimise_data_form(b.theorem.model, b.dims, pick(data), pick(matrix_data),
                                              b.scale[idx][todo], [seeds[j] for j in todo], ev.data_form_settings))
 
-    rows, _ = store.fetch_or_compute([b.instances[i] for i in idx], b.scale[idx].tolist(), compute, row_json,
+    rows, _ = ev.data_form_store.fetch_or_compute([b.instances[i] for i in idx], b.scale[idx].tolist(), compute, row_json,
                                      lambda obj: row_from_json(obj, b.scale.device))
     return stack_rows(DataFormResult, rows)
 

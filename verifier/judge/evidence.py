@@ -13,7 +13,7 @@ from ..batch import Batch, instantiate
 from ..error_model import Tolerance, Tolerances
 from ..errors import SpecError
 from ..lowering import evaluate
-from ..minimiser_cache import RowStore
+from ..minimiser_cache import RowStore, no_store
 from ..numeric import Derivatives, MinimiserResult, MinimiserSettings, Parametrisation, pseudo_newton_step
 from ..status import Status
 from ..spec import AllDistinct, AllEqual, PartialRank, RandomOrthogonalBasis
@@ -44,8 +44,8 @@ class Evidence:
     claimed_loss: torch.Tensor
     claimed_grad: torch.Tensor
     data_form_settings: MinimiserSettings = MinimiserSettings()    # the run's, so a replay is the same search
-    # where the data form's minimisations are kept between runs (verifier.minimiser_cache); None: nowhere
-    data_form_store: RowStore | None = None
+    # where the data form's minimisations are kept between runs (verifier.minimiser_cache); by default nowhere
+    data_form_store: RowStore = field(default_factory=lambda: no_store("data_form"))
     _alternatives: dict = field(default_factory=dict)
     _after_newton_step: dict | None = None
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
-import sys
 
 import mpmath
 import sympy as sp
 from sympy.polys.polyerrors import BasePolynomialError
 
 from ..budget import BudgetExceeded, call_with_budget
-from ..cache import DISABLED, EvidenceCache, key, library_versions, source_digest
+from ..cache import DISABLED, EvidenceCache, engine_parts, key, short, warn
 from ..error_model import SYMBOLIC_GLOBAL_RTOL
 from .arithmetic import evaluate, real
 from .problem import Problem
@@ -58,7 +57,7 @@ def faces_kept_in(cache: EvidenceCache):
     """While the body runs, every face's critical points are taken from ``cache`` where it holds them and kept
     there when computed.  Only a complete enumeration is kept: one cut short by its CPU budget depends on the
     machine."""
-    parts = {"versions": library_versions(), "source": source_digest(("verifier",))} if cache.enabled else {}
+    parts = engine_parts() if cache.enabled else {}
     token = _FACE_CACHE.set((cache, parts))
     try:
         yield
@@ -77,8 +76,7 @@ def _kept_face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict],
         try:
             return [dict(zip(free, (_mpf_from(v) for v in point), strict=True)) for point in stored], ""
         except (TypeError, ValueError) as exc:          # valid JSON, but not a list of points: computed again
-            print(f"verifier: warning: cached face {entry_key[:12]} does not fit ({exc}); enumerating it again",
-                  file=sys.stderr)
+            warn(f"cached face {short(entry_key)} does not fit ({exc}); enumerating it again")
     found, why = _face_critical_points(g_face, free)
     if not why:
         cache.put("face", entry_key, [[_mpf_json(p[v]) for v in free] for p in found])
