@@ -37,18 +37,24 @@ def draw_batch(theorem, d: int, size: int, seed: int = 0) -> list:
 
 
 # Instances per Hypothesis example: a list of thousands would overrun Hypothesis's draw buffer, so a large
-# batch is drawn as lists of this size at the first list's dimensions, from the examples of one search.
+# batch is drawn as lists of this size at the first list's dimensions, from the examples of one search (of
+# up to DRAW_ROUNDS searches under other seeds, where the first repeats itself too often: 4096 at d = 5).
 DRAW_CHUNK = 64
+DRAW_ROUNDS = 4
 
 
 def _draw(theorem, dims_strategy, size: int, seed: int) -> list:
     ((dims, first),) = _draw_lists(theorem, dims_strategy, min(size, DRAW_CHUNK), seed, 1)
     unique = {inst.key(): inst for inst in first}            # a drawn list may repeat an instance
     instances, known = list(unique.values()), set(unique)
-    if len(instances) < size:
-        # Hypothesis's first example is its simplest whatever the seed, so the chunks come from one search
+    for round_ in range(DRAW_ROUNDS):
+        if len(instances) >= size:
+            break
+        # Hypothesis's first example is its simplest whatever the seed, so each round's chunks come from one
+        # search; a list may repeat instances drawn before (a quarter of them at d = 5), so a short round is
+        # followed by another search under another seed
         chunks = 2 * -(-(size - len(instances)) // DRAW_CHUNK) + 2
-        for _, more in _draw_lists(theorem, st.just(dims), DRAW_CHUNK, seed, chunks):
+        for _, more in _draw_lists(theorem, st.just(dims), DRAW_CHUNK, seed + 7919 * round_, chunks):
             fresh = [inst for inst in more if inst.key() not in known]
             known.update(inst.key() for inst in fresh)
             instances += fresh

@@ -281,7 +281,12 @@ def main(argv=None) -> int:
                           f"{args.memory_gib:g}", file=sys.stderr)
                     entry.setdefault("skipped", []).append(f"d={d} B={size}: ~{need:.1f} GiB")
                     continue
-                v = bench_verifier(theorem, d, size, args.seed, device, args.restarts)
+                try:
+                    v = bench_verifier(theorem, d, size, args.seed, device, args.restarts)
+                except NotDrawable as exc:
+                    print(f"{name} d={d} B={size}: skipped, {exc}", file=sys.stderr)
+                    entry.setdefault("skipped", []).append(f"d={d} B={size}: {exc}")
+                    continue
                 # Per CPU-second: both run on one thread, and on a shared machine wall time
                 # measures the neighbours as much as the code.
                 v["speedup_vs_baseline"] = v["certified_per_cpu_s"] / base["instances_per_cpu_s"]

@@ -7,6 +7,7 @@ from torch.func import hessian
 from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
 from verifier.batch import group_by_dims, instantiate
 from verifier.judge import INCONCLUSIVE
+from verifier.lowering import log_det_spd
 from verifier.instances import Instance
 from verifier.numeric import (Derivatives, MinimiserSettings, Parametrisation, intra_op_threads, minimise,
                               smallest_curvature)
@@ -122,6 +123,58 @@ def test_batched_hessian_equals_per_problem_autograd_hessian():
             env = {name: v[k] for name, v in batch.data.items()}
             single = lambda y: Derivatives(T4.model.objective, param, batch.dims, torch.float64, "cpu", 1).loss(y, env)
             assert torch.allclose(H[k], hessian(single)(x[k]), atol=1e-10)
+
+
+def _cholesky_log_det(S):
+    """log|S| by autograd through the Cholesky factor: the route log_det_spd's hand-written derivative replaces."""
+    chol, _ = torch.linalg.cholesky_ex(S)
+    return 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+
+
+def _full_covariance(a):
+    """A symmetric positive definite (not diagonal) 3x3 matrix from 6 numbers: S = L L^T + I."""
+    rows, cols = torch.tril_indices(3, 3)
+    placement = torch.zeros(6, 9, dtype=a.dtype)
+    placement[torch.arange(6), 3 * rows + cols] = 1.0          # a's entries into L's lower triangle
+    L = (a @ placement).reshape(*a.shape[:-1], 3, 3)
+    return L @ L.mT + torch.eye(3, dtype=a.dtype)
+
+
+def test_log_det_spd_keeps_the_cholesky_value_and_its_derivatives():
+    a = torch.randn(5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    S = _full_covariance(a)
+    assert torch.equal(log_det_spd(S), _cholesky_log_det(S))          # the same operations: the same bits
+    for k in range(5):                 # gradient (reverse and forward), Hessian (forward over reverse) against the Cholesky's
+        ours = hessian(lambda v: log_det_spd(_full_covariance(v)))(a[k])
+        theirs = hessian(lambda v: _cholesky_log_det(_full_covariance(v)))(a[k])
+        assert torch.allclose(ours, theirs, rtol=0, atol=1e-12)
+        g_ours = torch.func.grad(lambda v: log_det_spd(_full_covariance(v)))(a[k])
+        g_theirs = torch.func.grad(lambda v: _cholesky_log_det(_full_covariance(v)))(a[k])
+        assert torch.allclose(g_ours, g_theirs, rtol=0, atol=1e-13)
+        forward = torch.func.jacfwd(lambda v: log_det_spd(_full_covariance(v)))(a[k])    # its jvp
+        assert torch.allclose(forward, g_theirs, rtol=0, atol=1e-13)
+
+
+def test_log_det_spd_is_nan_where_the_matrix_is_not_positive_definite():
+    S = torch.stack([torch.eye(2, dtype=torch.float64), -torch.eye(2, dtype=torch.float64)])
+    assert log_det_spd(S)[0] == 0 and torch.isnan(log_det_spd(S)[1])
+
+
+def test_batched_hessian_through_a_full_covariance_equals_per_problem_hessian():
+    """The minimiser's batched Hessian (batched backward through log_det_spd's own derivative) against
+    torch.func's, on an objective whose log-determinant is of a full (not diagonal) matrix: U U^T + I."""
+    Uf = MatrixSymbol("U", n, n)
+    objective = Trace(Uf * Uf.T * Z) - log(Determinant(Uf * Uf.T + sp.Identity(n)))
+    full = model(objective, (Variable(Uf),))
+    param = Parametrisation(full, DIMS)
+    gen = torch.Generator().manual_seed(1)
+    data = {"Z": torch.randn(4, 3, 3, dtype=torch.float64, generator=gen)}
+    x = torch.randn(4, param.size, dtype=torch.float64, generator=gen)
+    _, _, H = Derivatives(full.objective, param, DIMS, torch.float64, "cpu", 4)(x, data, hessian=True)
+    for k in range(4):
+        env = {"Z": data["Z"][k]}
+        single = lambda y: Derivatives(full.objective, param, DIMS, torch.float64, "cpu", 1).loss(y, env)
+        assert torch.allclose(H[k], hessian(single)(x[k]), rtol=0, atol=1e-10)
 
 
 def test_minimiser_restores_the_thread_setting():

@@ -31,6 +31,7 @@ from verifier.batch import STATISTICS_RTOL
 from verifier.data_form import DataForm
 from verifier.errors import InstanceError
 from verifier.instances import Instance
+from verifier.lowering import log_det_spd
 from verifier.rank import principal_directions
 from verifier.spec import Hyperparameter, Model, Variable
 
@@ -121,12 +122,6 @@ def _raw(instance):
     return {"X": X, "Y": Y, "PAh": w["PAh"], "PBh": w["PBh"]}
 
 
-def _logdet(S: torch.Tensor) -> torch.Tensor:
-    chol, info = torch.linalg.cholesky_ex(S)
-    out = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
-    return torch.where(info == 0, out, torch.full_like(out, float("nan")))
-
-
 def data_loss(data: dict, p: dict) -> torch.Tensor:
     """(5): (1/eta_dec^2) E[||(U1W1 + U2)x + (U1W2 - I)y||^2 + tr(U1 Sigma U1^T)
     + beta c^2 (||W1x + W2y||^2 + tr Sigma)] - beta d1 - beta log|Sigma|, the mean over the N rows."""
@@ -141,7 +136,7 @@ def data_loss(data: dict, p: dict) -> torch.Tensor:
     d1_ = S.shape[-1]
     inner = ((residual ** 2).sum((-2, -1)) / N + torch.diagonal(U1_ @ S @ U1_.mT, dim1=-2, dim2=-1).sum(-1)
              + bc2 * ((mean ** 2).sum((-2, -1)) / N + torch.diagonal(S, dim1=-2, dim2=-1).sum(-1)))
-    return inner / ed ** 2 - data["beta"] * d1_ - data["beta"] * _logdet(S)
+    return inner / ed ** 2 - data["beta"] * d1_ - data["beta"] * log_det_spd(S)
 
 
 def _whiten(data: dict, p: dict) -> dict:

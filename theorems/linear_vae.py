@@ -13,6 +13,7 @@ from sympy import MatrixSymbol, Trace, Determinant, log
 import torch
 
 from verifier.data_form import DataForm
+from verifier.lowering import log_det_spd
 from verifier.rank import principal_directions
 from verifier.spec import FixedVector, Hyperparameter, Model, Variable
 
@@ -117,10 +118,7 @@ def _vae_data_loss(data: dict, p: dict) -> torch.Tensor:
     reconstruction = ((X @ (U_ @ W_).mT - X) ** 2).sum((-2, -1)) / N
     latent = ((X @ W_.mT) ** 2).sum((-2, -1)) / N
     trace = torch.diagonal((U_.mT @ U_ + bc2[:, None, None] * eye) @ S, dim1=-2, dim2=-1).sum(-1)
-    chol, info = torch.linalg.cholesky_ex(S)
-    logdet = torch.where(info == 0, 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1),
-                         torch.full_like(bc2, float("nan")))
-    return (reconstruction + trace + bc2 * latent) / data["eta_dec"] ** 2 - data["beta"] * logdet
+    return (reconstruction + trace + bc2 * latent) / data["eta_dec"] ** 2 - data["beta"] * log_det_spd(S)
 
 
 def _data_form(encoder_variance: str) -> DataForm:
