@@ -245,7 +245,7 @@ class _SPDLogDet(torch.autograd.Function):
         return grad[..., None, None] * _symmetric_inverse(S)
 
     @staticmethod
-    def jvp(ctx, dS):                # forward mode (torch.func.hessian): d log|S| = tr(S^-1 dS)
+    def jvp(ctx, dS):                # forward mode (torch.func.jvp, jacfwd): d log|S| = tr(S^-1 dS)
         (S,) = ctx.saved_tensors
         return (_symmetric_inverse(S).mT * dS).sum((-2, -1))
 
