@@ -144,7 +144,8 @@ def test_log_det_spd_keeps_the_cholesky_value_and_its_derivatives():
     a = torch.randn(5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     S = _full_covariance(a)
     assert torch.equal(log_det_spd(S), _cholesky_log_det(S))          # the same operations: the same bits
-    for k in range(5):                 # gradient (reverse and forward), Hessian (forward over reverse) against the Cholesky's
+    # gradient (reverse and forward mode) and Hessian (forward over reverse) against the Cholesky route's
+    for k in range(5):
         ours = hessian(lambda v: log_det_spd(_full_covariance(v)))(a[k])
         theirs = hessian(lambda v: _cholesky_log_det(_full_covariance(v)))(a[k])
         assert torch.allclose(ours, theirs, rtol=0, atol=1e-12)

@@ -60,8 +60,8 @@ def _minimised(ev: Evidence, data: dict, matrix_data: dict, idx: list[int]) -> D
         return split_rows(minimise_data_form(b.theorem.model, b.dims, pick(data), pick(matrix_data),
                                              b.scale[idx][todo], [seeds[j] for j in todo], ev.data_form_settings))
 
-    rows, _ = ev.data_form_store.fetch_or_compute([b.instances[i] for i in idx], b.scale[idx].tolist(), compute, row_json,
-                                     lambda obj: row_from_json(obj, b.scale.device))
+    rows, _ = ev.data_form_store.fetch_or_compute([b.instances[i] for i in idx], b.scale[idx].tolist(), compute,
+                                                  row_json, lambda obj: row_from_json(obj, b.scale.device))
     return stack_rows(DataFormResult, rows)
 
 
