@@ -3,9 +3,8 @@
     verifier report --out /tmp/r1 --jobs 2 && python benchmarks/main_job_profile.py /tmp/r1/report.json
 
 Every theorem, proof and section records its own wall time in ``report.json`` (a theorem's includes its
-symbolic checks, also given apart); this prints them as a Markdown table, the longest first, with where
-each ran (``--jobs`` > 1: theorems and proofs in worker processes, the sections in the main one) and
-whether it came from the evidence cache.
+symbolic checks, also given apart); this prints them as a Markdown table, the longest first, with
+whether each came from the evidence cache (``--jobs`` > 1 shares all of them out to the worker processes).
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ def rows(report: dict) -> list[tuple[str, float, str, str]]:
     for p in report["proofs"]:
         out.append((f"proof {p['proof']}", p["elapsed_s"], f"{len(p['steps'])} steps", p.get("evidence_source", "")))
     for key, s in report["sections"].items():
-        out.append((f"section {key}", s["data"].get("elapsed_s", 0.0), "main process",
+        out.append((f"section {key}", s["data"].get("elapsed_s", 0.0), f"{len(s['figures'])} figures",
                     s["data"].get("evidence_source", "")))
     return sorted(out, key=lambda row: -row[1])
 

@@ -137,6 +137,30 @@ def test_worker_processes_give_the_serial_report(monkeypatch):
     assert [t["theorem"] for t in parallel["theorems"]] == ["theorem4", "appendix_c"]
 
 
+def test_sections_in_worker_processes_give_the_serial_sections():
+    """With --jobs 2 the sections are computed in the workers too: the same text, data and figure bytes as in
+    this process, and a provider that raises is a failed section there as here."""
+    providers = [f"{__name__}:_fake_section", f"{__name__}:_failing_section"]
+    settings = ReportSettings(seed=5)
+    serial = run_all(settings, theorems=[], proofs=[], providers=providers, jobs=1)
+    parallel = run_all(settings, theorems=[], proofs=[], providers=providers, jobs=2)
+    assert _without_timings(parallel.report["sections"]) == _without_timings(serial.report["sections"])
+    assert [[f.png for f in s.figures] for s in parallel.sections] == [[f.png for f in s.figures] for s in serial.sections]
+    assert parallel.sections[0].figures[0].png.startswith(b"\x89PNG")
+    assert [s.ok for s in parallel.sections] == [True, False] and parallel.report["status"]["exit_code"] == 4
+
+
+def test_the_long_sections_start_first_and_the_proofs_last():
+    from verifier.report.sections import LONG_RUNNING, SECTION_PROVIDERS
+    parts = ([("proof", "C")] + [("section", p) for p in SECTION_PROVIDERS]
+             + [("theorem", "theorem4"), ("theorem", "theorem5")])
+    order = run_all_mod._start_order(parts, SECTION_PROVIDERS)
+    assert sorted(order) == sorted(parts)
+    assert [name for _, name in order[:len(LONG_RUNNING)]] == [p for p in SECTION_PROVIDERS if p in LONG_RUNNING]
+    assert order[len(LONG_RUNNING):len(LONG_RUNNING) + 2] == [("theorem", "theorem5"), ("theorem", "theorem4")]
+    assert order[-1] == ("proof", "C")
+
+
 # ------------------------------------------------------------------ the exit-status rule
 
 def _claim(name, status, erratum_of=None):
@@ -391,8 +415,7 @@ def test_html_as_a_reader_sees_it_in_headless_chromium(collected, tmp_path):
     lands, data text shown literally; screenshots kept under tmp_path/screenshots."""
     pytest.importorskip("websocket")
     from verifier.report.render_html import render_html
-    from verifier.report.write import figure_png
-    images = {f"{f.name}.png": figure_png(f.figure) for s in collected.sections for f in s.figures}
+    images = {f"{f.name}.png": f.png for s in collected.sections for f in s.figures}     # drawn where computed
     page_file = tmp_path / "report.html"
     page_file.write_text(render_html(_reader_report(collected), images), encoding="utf-8")
     with Page(chromium_binary()) as page:

@@ -225,6 +225,38 @@ def test_cvae_predicted_kl_is_the_trained_models_kl_at_the_optimum():
         assert (row > 0).sum() == (theta > b * 0.64).sum() > 0
 
 
+@pytest.mark.parametrize("name, task, latent, values, swept", [
+    ("theorem2", "cvae", {"d1": 4}, {"beta": 1.0, "eta_enc": 1.3, "eta_dec": 0.8}, "beta"),
+    ("theorem3", "vae", {"d1": 4, "d2": 3},
+     {"beta1": 1.0, "beta2": 1.0, "eta_enc": 0.5, "eta_dec": 0.5, "sigma1": 0.5, "sigma2": 0.5}, "beta2"),
+])
+def test_predictions_over_a_sweep_are_each_prediction_bit_for_bit(name, task, latent, values, swept, monkeypatch):
+    """predict_over computes the data's statistics once and each SVD once, and gives what predict gives at
+    every swept value, to the bit."""
+    from verifier import batch as batch_mod
+    ds = data.digits(task)
+    theorem = load_spec(name)
+    grid = [0.05, 0.4, 3.0]
+    one_by_one = [predict.predict(theorem, sweeps.instance_for(theorem, latent, {**values, swept: b}, ds)) for b in grid]
+    calls = {"statistics": 0, "svd": 0}
+    statistics, svd = batch_mod.statistics_of, np.linalg.svd
+    monkeypatch.setattr(batch_mod, "statistics_of", lambda *a: calls.__setitem__("statistics", calls["statistics"] + 1)
+                        or statistics(*a))
+    monkeypatch.setattr(np.linalg, "svd", lambda *a, **k: calls.__setitem__("svd", calls["svd"] + 1) or svd(*a, **k))
+    base = sweeps.instance_for(theorem, latent, values, ds)
+    predict.predict_over(theorem, base, swept, grid[:1])
+    one_value = dict(calls)
+    swept_over = predict.predict_over(theorem, base, swept, grid)
+    assert calls == {k: 2 * v for k, v in one_value.items()} and one_value["statistics"] == 1     # none per value
+    for alone, swept_one in zip(one_by_one, swept_over):
+        assert alone.loss == swept_one.loss and alone.hyper == swept_one.hyper
+        for field in ("indexed", "closed", "optimum", "data"):
+            for key, value in getattr(alone, field).items():
+                assert np.array_equal(value, getattr(swept_one, field)[key], equal_nan=True), (field, key)
+    with pytest.raises(KeyError, match="no hyperparameter 'gamma'"):
+        predict.predict_over(theorem, base, "gamma", grid)
+
+
 def test_cvae_epsilon_and_collapse_intervals():
     predicted_kl = np.array([[0.5, 0.2, 0.03], [0.4, 0.01, 0.0], [0.2, 0.0, 0.0]])
     assert cvae_experiment.cvae_epsilon(predicted_kl, np.array([True, True, True])) == pytest.approx(0.005)

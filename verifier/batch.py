@@ -72,9 +72,27 @@ def group_by_dims(theorem: Theorem, instances):
     return list(groups.values())
 
 
-def _indexed_values(source, inst, mats, n: int) -> np.ndarray:
+class Decompositions:
+    """The SVDs of statistics matrices, each computed once: a matrix's left and right singular vectors share
+    one, and so do the instances that share one statistics object (a sweep of a hyperparameter passes one
+    Decompositions to each ``instantiate``). Keyed by the matrix's identity, and holding the matrix, so that
+    the key cannot be reused meanwhile; statistics matrices are never modified in place."""
+
+    def __init__(self):
+        self._done = {}
+
+    def svd(self, matrix: np.ndarray, *, vectors: bool):
+        key = (id(matrix), vectors)
+        if key not in self._done:
+            result = (np.linalg.svd(matrix, full_matrices=True) if vectors
+                      else np.linalg.svd(matrix, compute_uv=False))
+            self._done[key] = (matrix, result)
+        return self._done[key][1]
+
+
+def _indexed_values(source, inst, mats, n: int, decompositions: Decompositions) -> np.ndarray:
     if isinstance(source, SingularValues):
-        s = np.linalg.svd(mats[source.matrix], compute_uv=False)
+        s = decompositions.svd(mats[source.matrix], vectors=False)
         out = np.zeros(n)
         out[:min(n, len(s))] = s[:n]
         return out
@@ -86,12 +104,12 @@ def _indexed_values(source, inst, mats, n: int) -> np.ndarray:
     if isinstance(source, Constant):
         return np.full(n, float(source.value))
     if isinstance(source, SpectrumReduction):
-        return np.full(n, _spectrum_reduction(source, inst, mats))
+        return np.full(n, _spectrum_reduction(source, inst, mats, decompositions))
     raise InstanceError(f"unknown per-index source {source!r}")
 
 
-def _spectrum_reduction(source, inst, mats) -> float:
-    values = np.linalg.svd(mats[source.of], compute_uv=False) ** source.power
+def _spectrum_reduction(source, inst, mats, decompositions: Decompositions) -> float:
+    values = decompositions.svd(mats[source.of], vectors=False) ** source.power
     if source.after is not None:
         values = values[_dimension(source.after, inst, mats):]
     elif source.within is not None:
@@ -146,11 +164,11 @@ def _dimension(name: str, inst, mats) -> int:
                         f"(latent: {sorted(inst.latent)})")
 
 
-def _basis(source, inst, mats, dims) -> np.ndarray:
+def _basis(source, inst, mats, dims, decompositions: Decompositions) -> np.ndarray:
     if isinstance(source, LeftSingularVectors):
-        return np.linalg.svd(mats[source.matrix], full_matrices=True)[0]
+        return decompositions.svd(mats[source.matrix], vectors=True)[0]
     if isinstance(source, RightSingularVectors):
-        return np.linalg.svd(mats[source.matrix], full_matrices=True)[2].T
+        return decompositions.svd(mats[source.matrix], vectors=True)[2].T
     size = int(sp.sympify(source.size).subs(dims))
     if isinstance(source, SortingBasis):
         v = np.asarray(inst.vectors[source.vector])
@@ -236,8 +254,9 @@ def _real_or_nan(form, args) -> float:
 
 
 def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
-                basis_override: dict | None = None) -> Batch:
-    """Build a :class:`Batch` from one group of (instance, statistics, dims) of equal dimensions."""
+                basis_override: dict | None = None, decompositions: Decompositions | None = None) -> Batch:
+    """Build a :class:`Batch` from one group of (instance, statistics, dims) of equal dimensions;
+    ``decompositions``: SVDs already computed of these statistics (by default each is computed here)."""
     instances = [g[0] for g in group]
     dims = group[0][2]
     n = int(sp.sympify(theorem.index_size).subs(dims))
@@ -246,12 +265,15 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
     hyper = {h.symbol.name: t([inst.hyper[h.symbol.name] for inst in instances])
              for h in theorem.model.hyperparameters}
     data.update(hyper)
-    indexed = {s: t([_indexed_values(src, g[0], g[1], n) for g in group]) for s, src in theorem.indexed}
+    decompositions = decompositions or Decompositions()
+    indexed = {s: t([_indexed_values(src, g[0], g[1], n, decompositions) for g in group])
+               for s, src in theorem.indexed}
     closed = closed_form_values(theorem, hyper, indexed, dims, dtype, device)
     bases_src = dict(theorem.optimum.bases)
     if basis_override:
         bases_src.update(basis_override)
-    bases = {b.name: t([_basis(src, g[0], g[1], dims) for g in group]) for b, src in bases_src.items()}
+    bases = {b.name: t([_basis(src, g[0], g[1], dims, decompositions) for g in group])
+             for b, src in bases_src.items()}
     n_inst = len(instances)
     sens = _sensitivity(theorem, hyper, indexed, closed, dims, BOUNDARY_PERTURBATION, n_inst, dtype, device)
     fine = _sensitivity(theorem, hyper, indexed, closed, dims, BOUNDARY_PERTURBATION / KINK_PROBE_RATIO, n_inst, dtype,

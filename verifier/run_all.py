@@ -3,27 +3,24 @@
 ``run_all`` checks every registered theorem (claim by claim, timing each), every proof in
 ``proofs_check``, and every section in ``SECTION_PROVIDERS``; it classifies refutations
 (``report/status.py``), lists the errata and returns :class:`~verifier.report.results.Results`.
-Progress goes to ``progress`` (stderr in the CLI).  With ``jobs`` > 1 the theorems and proofs run
-in that many worker processes while the sections run in this one: every check is single-threaded
-and deterministic given the seed, so the results are those of a serial run, only sooner.
+Progress goes to ``progress`` (stderr in the CLI).  With ``jobs`` > 1 the theorems, proofs and sections
+are shared out to that many worker processes: every check is deterministic given the seed and none
+depends on what ran before it in its process, so the results are those of a serial run, only sooner.
 """
 from __future__ import annotations
 
 import functools
-import json
-import math
 import multiprocessing
 import platform
 import sys
 import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 
 from . import cached_results as cached
-from .cache import DISABLED, EvidenceCache, warn
+from .cache import DISABLED, EvidenceCache
 from .distributed import WorkerPool
 from .numeric import MinimiserSettings
 from .pipeline import Pipeline, PipelineSettings
@@ -31,24 +28,10 @@ from .report import status as st
 from .report.errata import claim_errata, step_errata
 from .report.profiles import profile as profile_of
 from .report.results import SCHEMA_VERSION, Results
-from .report.sections import SECTION_PROVIDERS, ReportSettings, Section, load_provider
+from .report.sections import LONG_RUNNING, SECTION_PROVIDERS, ReportSettings
+from .section_runs import cached_section, compute_section, jsonable, run_sections, section_class, store_section
 
 _PACKAGES = ("vae-theorem-verifier", "torch", "sympy", "numpy", "hypothesis", "matplotlib", "jsonschema")
-
-
-def _jsonable(obj):
-    """Plain JSON values: numpy scalars, sympy objects and the like via str, non-finite numbers as null."""
-    return _finite(json.loads(json.dumps(obj, default=str)))
-
-
-def _finite(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def environment(settings: ReportSettings, command: str) -> dict:
@@ -150,7 +133,7 @@ def _check_one(name, prof, settings: ReportSettings, pipeline, progress, cache: 
                             pipeline=Pipeline(theorem, pipeline, evidence_cache=cache))
     verdict.elapsed += symbolic_s               # the theorem's time includes its symbolic checks
     ends = [t for _, t in marks[1:]] + [time.perf_counter()]
-    vj = _jsonable(verdict.to_json())
+    vj = jsonable(verdict.to_json())
     for cj, (_, start), end in zip(vj["claims"], marks, ends):
         cj["elapsed_s"] = round(end - start, 3)
         cj.update(_claim_evidence(cj))
@@ -179,7 +162,7 @@ def check_proof_entry(name, settings: ReportSettings, progress) -> dict:
     start = time.perf_counter()
     steps = []
     for step, res in proofs_check.run_proof(name, seed=settings.seed):
-        sj = _jsonable({"equation": step.equation, "claim": step.claim, "note": step.note, **res.__dict__})
+        sj = jsonable({"equation": step.equation, "claim": step.claim, "note": step.note, **res.__dict__})
         sj["class"] = st.classify_step(sj)
         steps.append(sj)
     return {"proof": name, "elapsed_s": round(time.perf_counter() - start, 3), "steps": steps,
@@ -205,43 +188,66 @@ def _silent(msg: str) -> None:
 
 
 def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths, progress, cache, cluster=None):
-    """Theorems and proofs in ``jobs`` worker processes (or on the ``cluster``'s workers), the sections here
-    meanwhile; what the cache holds is taken from it here, and only the rest goes to the workers (none are
-    started when nothing is left)."""
-    theorem_keys = _theorem_keys(theorem_names, prof, settings, cache)
-    proof_keys = {name: cached.proof_key(name, settings) if cache.enabled else None for name in proof_names}
-    theorems = {name: cached.lookup(cache, "theorem", theorem_keys[name], f"theorem {name}", progress)
-                for name in theorem_names}
-    proofs = {name: cached.lookup(cache, "proof", proof_keys[name], f"proof {name}", progress) for name in proof_names}
-    todo_theorems = [name for name in _heaviest_first(theorem_names) if theorems[name] is None]
-    todo_proofs = [name for name in proof_names if proofs[name] is None]
-    if not todo_theorems and not todo_proofs:
-        return list(theorems.values()), list(proofs.values()), run_sections(provider_paths, settings, progress, cache)
+    """Theorems, proofs and sections shared out to ``jobs`` worker processes (or the ``cluster``'s workers),
+    the longest first (``_start_order``); what the cache holds is taken from it here and only the rest is
+    computed. No worker is started when nothing is left, nor (without a cluster) for a single piece of work,
+    which runs here."""
+    keys = {("theorem", name): key for name, key in _theorem_keys(theorem_names, prof, settings, cache).items()}
+    keys.update({("proof", name): cached.proof_key(name, settings) if cache.enabled else None for name in proof_names})
+    keys.update({("section", path): cached.section_key(path, settings) if cache.enabled else None
+                 for path in provider_paths})
+    done = {part: (cached_section(cache, entry_key, part[1], progress) if part[0] == "section"
+                   else cached.lookup(cache, part[0], entry_key, f"{part[0]} {part[1]}", progress))
+            for part, entry_key in keys.items()}
+    todo = _start_order([part for part, result in done.items() if result is None], provider_paths)
     # Workers report through the caller's progress when it can travel to them (a StderrProgress); a cluster's
     # workers print elsewhere, and the cluster counts their tasks here instead.
     remote = progress if isinstance(progress, StderrProgress) and cluster is None else _silent
-    # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
-    pool = (WorkerPool(cluster) if cluster is not None
-            else ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")))
-    with pool:
-        futures = [(pool.submit(check_theorem_entry, name, prof, settings, remote, cache), "theorem", theorem_keys[name])
-                   for name in todo_theorems]
-        futures += [(pool.submit(check_proof_entry, name, settings, remote), "proof", proof_keys[name])
-                    for name in todo_proofs]
-        for future, kind, entry_key in futures:       # cached as each finishes: an interrupted run keeps those
-            future.add_done_callback(functools.partial(_keep, cache, kind, entry_key))
-        sections = run_sections(provider_paths, settings, progress, cache)
-        results = [future.result() for future, _, _ in futures]
-    # read only now that the pool has shut down, so that every _keep has marked its entry
-    theorems.update(zip(todo_theorems, results[:len(todo_theorems)]))
-    proofs.update(zip(todo_proofs, results[len(todo_theorems):]))
-    return list(theorems.values()), list(proofs.values()), sections
+    if len(todo) == 1 and cluster is None:
+        done[todo[0]] = _keep(cache, *todo[0], keys[todo[0]], _work(*todo[0], prof, settings, progress, cache)())
+    elif todo:
+        # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
+        pool = (WorkerPool(cluster) if cluster is not None
+                else ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn")))
+        with pool:
+            futures = {part: pool.submit(_work(*part, prof, settings, remote, cache)) for part in todo}
+            for part, future in futures.items():     # kept as each finishes: an interrupted run keeps those
+                future.add_done_callback(functools.partial(_keep_finished, cache, *part, keys[part]))
+            done.update((part, future.result()) for part, future in futures.items())
+        # read only now that the pool has shut down, so that every _keep_finished has marked its result
+    return ([done[("theorem", name)] for name in theorem_names], [done[("proof", name)] for name in proof_names],
+            [cached.section_from_json(done[("section", path)]) for path in provider_paths])
 
 
-def _keep(cache: EvidenceCache, kind: str, entry_key: str | None, future) -> None:
+def _work(kind: str, name: str, prof, settings: ReportSettings, progress, cache: EvidenceCache):
+    """The computation of one theorem, proof or section, as a picklable call without arguments."""
+    if kind == "theorem":
+        return functools.partial(check_theorem_entry, name, prof, settings, progress, cache)
+    if kind == "proof":
+        return functools.partial(check_proof_entry, name, settings, progress)
+    return functools.partial(compute_section, name, settings, progress)
+
+
+def _keep(cache: EvidenceCache, kind: str, name: str, entry_key: str | None, result: dict) -> dict:
+    if kind == "section":
+        return store_section(cache, entry_key, result)
+    return cached.store(cache, kind, entry_key, result, crashed="error" in result)
+
+
+def _keep_finished(cache: EvidenceCache, kind: str, name: str, entry_key: str | None, future) -> None:
     if not future.cancelled() and future.exception() is None:
-        entry = future.result()
-        cached.store(cache, kind, entry_key, entry, crashed="error" in entry)
+        _keep(cache, kind, name, entry_key, future.result())
+
+
+def _start_order(parts, provider_paths) -> list[tuple[str, str]]:
+    """(kind, name) pieces of work in the order to start them, so that the workers finish together: the
+    long-running sections (``report.sections.LONG_RUNNING``), the theorems heaviest first, the other
+    sections, then the proofs (seconds each)."""
+    sections = [("section", path) for path in provider_paths if ("section", path) in parts]
+    long = [p for p in sections if p[1] in LONG_RUNNING]
+    theorems = [("theorem", name) for name in _heaviest_first([n for kind, n in parts if kind == "theorem"])]
+    proofs = [p for p in parts if p[0] == "proof"]
+    return long + theorems + [p for p in sections if p not in long] + proofs
 
 
 def _heaviest_first(names) -> list[str]:
@@ -256,54 +262,7 @@ def _heaviest_first(names) -> list[str]:
     return sorted(names, key=lambda name: (weight(name), name))
 
 
-# ---------------------------------------------------------------- sections
-
-def run_sections(providers, settings: ReportSettings, progress, cache: EvidenceCache = DISABLED) -> list[Section]:
-    """Each provider in turn (from the cache where it holds the section); one that raises becomes a failed
-    section (ok=False) with its error."""
-    sections = []
-    for path in providers:
-        entry_key = cached.section_key(path, settings) if cache.enabled else None
-        hit = cached.lookup(cache, "section", entry_key, f"section {path}", progress)
-        if hit is not None:
-            try:
-                section = cached.section_from_json(hit["section"])
-            except (KeyError, TypeError, ValueError) as exc:
-                warn(f"cached section {path} does not fit ({exc}); recomputing it")
-            else:
-                section.data["evidence_source"] = hit["evidence_source"]
-                sections.append(section)
-                continue
-        progress(f"section {path}")
-        start = time.perf_counter()
-        try:
-            section = load_provider(path)(settings)
-            if not isinstance(section, Section):
-                raise TypeError(f"returned {type(section).__name__}, not a verifier.report.sections.Section")
-        except Exception as exc:                         # noqa: BLE001 - reported, and counted as a failure
-            key = path.replace(":", "_").replace(".", "_")
-            section = Section(key=key, title=f"{path} (failed)",
-                              markdown=f"The section provider `{path}` failed:\n\n```\n"
-                                       f"{''.join(traceback.format_exception_only(type(exc), exc)).strip()}\n```",
-                              data={"error": f"{type(exc).__name__}: {exc}"}, figures=[], ok=False)
-        section.data = _jsonable(section.data)
-        section.data.setdefault("elapsed_s", round(time.perf_counter() - start, 3))
-        crashed = _section_class(section) == st.INTERNAL_ERROR
-        section.data["evidence_source"] = cached.store(
-            cache, "section", entry_key, {}, crashed=crashed,
-            value=None if crashed or not cache.enabled else {"section": cached.section_to_json(section)})["evidence_source"]
-        sections.append(section)
-    return sections
-
-
 # ---------------------------------------------------------------- all of it
-
-def _section_class(section: Section) -> str:
-    """A section that raised (run_sections kept its error) crashed; one that reports ok=False found a failure."""
-    if section.ok:
-        return st.VERIFIED
-    return st.INTERNAL_ERROR if section.title.endswith("(failed)") and "error" in section.data else st.REFUTED
-
 
 def _counts(classes) -> dict:
     counts = {k: 0 for k in (st.VERIFIED, st.ERRATUM, st.REFUTED, st.INCONCLUSIVE)}
@@ -332,9 +291,8 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
     theorem_names = sorted(registry()) if theorems is None else list(theorems)
     provider_paths = SECTION_PROVIDERS if providers is None else tuple(providers)
 
-    # proofs_check is imported only after the theorems have been checked, here and in the workers (which take
-    # the theorems first): Hypothesis's draws after a claim's first batch depend on which modules were
-    # imported before the search, and this way they are those of `verifier check`.
+    # The order of the work does not change its results: every search draws with Hypothesis's local-constants
+    # pool emptied (hypothesis_pool), so what a process imported before a search does not move its draws.
     if jobs > 1 or cluster is not None:
         theorem_results, proof_results, sections = _in_workers(jobs, theorem_names, _proof_names(proofs), prof,
                                                                settings, provider_paths, progress, cache, cluster)
@@ -346,7 +304,7 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
     classes = ([c["class"] for t in theorem_results for c in t["claims"]]
                + [t["error_class"] for t in theorem_results if "error" in t]
                + [s["class"] for p in proof_results for s in p["steps"]]
-               + [_section_class(s) for s in sections])
+               + [section_class(s) for s in sections])
     code = st.exit_status(classes)
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -374,4 +332,4 @@ def run_all(settings: ReportSettings, *, command: str = "verifier report", theor
                              "figures": [{"name": f.name, "caption": f.caption, "file": f"{f.name}.png"}
                                          for f in s.figures]} for s in sections},
     }
-    return Results(_jsonable(report), sections)
+    return Results(jsonable(report), sections)

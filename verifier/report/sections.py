@@ -2,7 +2,8 @@
 
 A *provider* is a callable ``ReportSettings -> Section`` named by its dotted path
 ``"module:function"`` in :data:`SECTION_PROVIDERS`.  It must honour ``settings.profile``
-("quick" takes at most a minute or two on 2 CPU cores) and ``settings.seed``.  The
+("quick" takes at most a minute or two on 2 CPU cores) and ``settings.seed``, and give the same section
+in any process: ``verifier report --jobs N`` calls it in a worker process, imported by that path.  The
 renderers place a section's figures after its Markdown body; ``data`` goes into the JSON.
 """
 from __future__ import annotations
@@ -64,6 +65,13 @@ SECTION_PROVIDERS: tuple[str, ...] = (
     "verifier.training.report:training_section",
     "verifier.training.mnist_report:mnist_section",
     "verifier.experiments.variants_section:variants_section",
+)
+
+# Sections that train models on data for minutes at the quick profile (docs/benchmarks.md, "Profile of the main
+# job"); with worker processes `verifier report` starts them first, and the shorter work fills in beside them.
+LONG_RUNNING: tuple[str, ...] = (
+    "verifier.training.mnist_report:mnist_section",
+    "verifier.training.report:training_section",
 )
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from . import cvae_dma, mnist
 from . import sources as data_mod
 from .models import LinearCVAE
-from .predict import available, closed_forms_at, expression_at, predict
+from .predict import available, closed_forms_at, expression_at, predict_over
 from .run_settings import ExperimentResult, RunSettings
 from .sweeps import (
     DMA_CHECKPOINTS, SWEEP_EPSILON, collapse_intervals, dma_figure, instance_for, intervals_markdown, judged_values,
@@ -27,8 +27,8 @@ def cvae_predicted_kl(theorem, ds, d1: int, values: dict, grid) -> np.ndarray:
     (``theorems.cvae.MEAN_SECOND_MOMENT`` at its V1*, V2*); nothing about Theorem 2 is retyped."""
     from theorems.cvae import MEAN_SECOND_MOMENT
     out = []
-    for b in np.asarray(grid, dtype=np.float64):
-        pred = predict(theorem, instance_for(theorem, {"d1": d1}, {**values, "beta": float(b)}, ds))
+    base = instance_for(theorem, {"d1": d1}, values, ds)
+    for pred in predict_over(theorem, base, "beta", np.asarray(grid, dtype=np.float64)):
         second = np.diag(expression_at(pred, MEAN_SECOND_MOMENT, pred.optimum))
         ratio = np.diag(pred.optimum["Sigma"]) / pred.hyper["eta_enc"] ** 2
         kl = 0.5 * (ratio + second / pred.hyper["eta_enc"] ** 2 - 1 - np.log(ratio))

@@ -10,7 +10,7 @@ from . import mnist
 from . import sources as data_mod
 from .measures import d_ma, singular_values
 from .models import LinearMHVAE
-from .predict import available, closed_forms_at, predict
+from .predict import available, closed_forms_at, predict_over
 from .run_settings import ExperimentResult, RunSettings, as_numpy
 from .sweeps import (
     DMA_CHECKPOINTS, SWEEP_EPSILON, dma_figure, instance_for, judged_values, mean_kl_per_dim, predicted_sweep,
@@ -27,7 +27,7 @@ def dma_tracker(theorem, ds, latent: dict, grid, settings: RunSettings, values: 
     """(on_epoch callback, trace): D_MA between the singular values of each trained matrix and those of
     the spec's claimed optimum at the model's beta2, recorded DMA_CHECKPOINTS times over training.
     trace = {"epoch": [...], name: [(K,) D_MA per checkpoint]}."""
-    preds = [predict(theorem, instance_for(theorem, latent, {**(values or MHVAE_VALUES), "beta2": float(b)}, ds)) for b in grid]
+    preds = predict_over(theorem, instance_for(theorem, latent, values or MHVAE_VALUES, ds), "beta2", grid)
     names = [n for n in theorem.model.variable_names if n in preds[0].optimum]
     target = {n: [singular_values(p.optimum[n]) for p in preds] for n in names}
     Z = preds[0].data["Z"]
