@@ -210,6 +210,25 @@ def test_the_report_runs_its_theorems_on_a_local_cluster_and_says_so():
     assert strip(there) == strip(here)
 
 
+def _process_section(settings):
+    """A section that says which process computed it."""
+    from verifier.report.sections import Section
+    return Section("process", "Where it ran", f"Seed {settings.seed}.", {"seed": settings.seed, "pid": os.getpid()})
+
+
+def test_the_report_computes_its_sections_on_the_cluster_too():
+    pytest.importorskip("distributed")
+    from verifier.report.sections import ReportSettings
+    from verifier.run_all import run_all
+    settings = ReportSettings(profile="quick", seed=4, device="cpu")
+    subset = dict(theorems=[], proofs=[], providers=(f"{__name__}:_process_section",))
+    here = run_all(settings, jobs=1, **subset).report["sections"]["process"]
+    with distributed.cluster_for("local:2", progress=None) as cluster:
+        there = run_all(settings, cluster=cluster, **subset).report["sections"]["process"]
+    assert here["data"]["pid"] == os.getpid() != there["data"]["pid"]           # computed on a worker
+    assert (there["markdown"], there["data"]["seed"], there["ok"]) == ("Seed 4.", 4, True)
+
+
 def test_a_worker_with_other_code_refuses_the_task():
     with pytest.raises(distributed.ClusterError, match="another version of the project"):
         distributed.check_project("0" * 64)

@@ -214,7 +214,7 @@ def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths
             for part, future in futures.items():     # kept as each finishes: an interrupted run keeps those
                 future.add_done_callback(functools.partial(_keep_finished, cache, *part, keys[part]))
             done.update((part, future.result()) for part, future in futures.items())
-        # read only now that the pool has shut down, so that every _keep_finished has marked its result
+    # the results are read only here, after the pool has shut down, so that every _keep_finished has marked its own
     return ([done[("theorem", name)] for name in theorem_names], [done[("proof", name)] for name in proof_names],
             [cached.section_from_json(done[("section", path)]) for path in provider_paths])
 
