@@ -229,6 +229,54 @@ def test_the_report_computes_its_sections_on_the_cluster_too():
     assert (there["markdown"], there["data"]["seed"], there["ok"]) == ("Seed 4.", 4, True)
 
 
+class _LateCallbacksPool:
+    """A pool whose futures are done at once and run their done-callbacks later, in a thread of their own, as a
+    Dask future does: what the report reads must not race them."""
+
+    def __init__(self, cluster):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def submit(self, call):
+        return _LateFuture(call())
+
+
+class _LateFuture:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+    def cancelled(self):
+        return False
+
+    def exception(self):
+        return None
+
+    def add_done_callback(self, fn):
+        import threading
+        threading.Timer(0.3, fn, args=(self,)).start()
+
+
+def test_results_are_read_after_the_clusters_callbacks_have_kept_them(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+    from verifier import run_all as run_all_mod
+    from verifier.cache import EvidenceCache
+    from verifier.report.sections import ReportSettings
+    monkeypatch.setattr(run_all_mod, "WorkerPool", _LateCallbacksPool)
+    cluster = SimpleNamespace(describe=lambda: "a pool with late callbacks")
+    report = run_all_mod.run_all(ReportSettings(), theorems=[], proofs=["C"], providers=[f"{__name__}:_process_section"],
+                                 cluster=cluster, cache=EvidenceCache(tmp_path / "cache")).report
+    sources = [report["proofs"][0].get("evidence_source"), report["sections"]["process"]["data"].get("evidence_source")]
+    assert all(str(s).startswith("computed (cached as key") for s in sources), sources
+
+
 def test_a_worker_with_other_code_refuses_the_task():
     with pytest.raises(distributed.ClusterError, match="another version of the project"):
         distributed.check_project("0" * 64)

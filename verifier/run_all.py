@@ -13,6 +13,7 @@ import functools
 import multiprocessing
 import platform
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -209,12 +210,14 @@ def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths
         # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
         pool = (WorkerPool(cluster) if cluster is not None
                 else ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn")))
+        kept = {part: threading.Event() for part in todo}
         with pool:
             futures = {part: pool.submit(_work(*part, prof, settings, remote, cache)) for part in todo}
             for part, future in futures.items():     # kept as each finishes: an interrupted run keeps those
-                future.add_done_callback(functools.partial(_keep_finished, cache, *part, keys[part]))
+                future.add_done_callback(functools.partial(_keep_finished, cache, *part, keys[part], kept[part]))
             done.update((part, future.result()) for part, future in futures.items())
-    # the results are read only here, after the pool has shut down, so that every _keep_finished has marked its own
+        for event in kept.values():       # a Dask future runs its callbacks in a thread of its own, after result()
+            event.wait()
     return ([done[("theorem", name)] for name in theorem_names], [done[("proof", name)] for name in proof_names],
             [cached.section_from_json(done[("section", path)]) for path in provider_paths])
 
@@ -234,9 +237,13 @@ def _keep(cache: EvidenceCache, kind: str, name: str, entry_key: str | None, res
     return cached.store(cache, kind, entry_key, result, crashed="error" in result)
 
 
-def _keep_finished(cache: EvidenceCache, kind: str, name: str, entry_key: str | None, future) -> None:
-    if not future.cancelled() and future.exception() is None:
-        _keep(cache, kind, name, entry_key, future.result())
+def _keep_finished(cache: EvidenceCache, kind: str, name: str, entry_key: str | None, kept: threading.Event,
+                   future) -> None:
+    try:
+        if not future.cancelled() and future.exception() is None:
+            _keep(cache, kind, name, entry_key, future.result())
+    finally:
+        kept.set()
 
 
 def _start_order(parts, provider_paths) -> list[tuple[str, str]]:
