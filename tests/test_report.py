@@ -305,6 +305,25 @@ def test_sweep_sees_a_mutant_closed_form():
         assert (gap < 1e-6) == small, gap
 
 
+@pytest.mark.parametrize("name", ["theorem1", "theorem2", "theorem3"])
+def test_closed_forms_over_a_sweep_are_instantiates_at_each_value(name):
+    """The sweeps and phase diagrams evaluate the closed forms from the per-index inputs alone
+    (batch.per_index_inputs): the values instantiate gives at each swept value, with the rest of its work."""
+    from verifier.batch import group_by_dims, instantiate
+    from verifier.loader import load_spec
+    from verifier.figures import theory
+    theorem = load_spec(name)
+    inst = theory.representative(theorem)
+    axis = theory.sweep_hyperparameter(theorem)
+    grid = np.array([1e-3, 0.2, 4.0])
+    over = theory.closed_forms_over(theorem, inst, {axis: grid})
+    for k, value in enumerate(grid):
+        batch = instantiate(theorem, group_by_dims(theorem, [theory.with_hyper(inst, **{axis: float(value)})])[0])
+        for symbol, values in batch.closed.items():
+            assert np.allclose(over[symbol][k], values[0].numpy(), rtol=1e-12, atol=0, equal_nan=True), (symbol, value)
+    assert any(not np.array_equal(v[0], v[-1], equal_nan=True) for v in over.values())     # the sweep moves them
+
+
 def test_collapse_thresholds_where_closed_forms_turn_zero():
     from verifier.figures.theory import collapse_thresholds
     grid = np.array([0.1, 1.0, 10.0])

@@ -253,21 +253,32 @@ def _real_or_nan(form, args) -> float:
     return float(value)
 
 
+def per_index_inputs(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
+                     decompositions: Decompositions | None = None) -> dict[sp.Symbol, torch.Tensor]:
+    """The per-index inputs of the closed forms (theta_i, sigma'_i: symbol -> (B, n)) for one group of
+    (instance, statistics, dims) of equal dimensions: ``instantiate``'s, without the rest of its work (for what
+    needs only the closed forms' values, such as a sweep of a hyperparameter, which they do not depend on)."""
+    dims = group[0][2]
+    n = int(sp.sympify(theorem.index_size).subs(dims))
+    decompositions = decompositions or Decompositions()
+    return {s: torch.as_tensor(np.asarray([_indexed_values(src, g[0], g[1], n, decompositions) for g in group]),
+                               dtype=dtype, device=device)
+            for s, src in theorem.indexed}
+
+
 def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
                 basis_override: dict | None = None, decompositions: Decompositions | None = None) -> Batch:
     """Build a :class:`Batch` from one group of (instance, statistics, dims) of equal dimensions;
     ``decompositions``: SVDs already computed of these statistics (by default each is computed here)."""
     instances = [g[0] for g in group]
     dims = group[0][2]
-    n = int(sp.sympify(theorem.index_size).subs(dims))
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
     data = {m.name: t([g[1][m.name] for g in group]) for m in theorem.model.data}
     hyper = {h.symbol.name: t([inst.hyper[h.symbol.name] for inst in instances])
              for h in theorem.model.hyperparameters}
     data.update(hyper)
     decompositions = decompositions or Decompositions()
-    indexed = {s: t([_indexed_values(src, g[0], g[1], n, decompositions) for g in group])
-               for s, src in theorem.indexed}
+    indexed = per_index_inputs(theorem, group, dtype=dtype, device=device, decompositions=decompositions)
     closed = closed_form_values(theorem, hyper, indexed, dims, dtype, device)
     bases_src = dict(theorem.optimum.bases)
     if basis_override:

@@ -14,7 +14,7 @@ import importlib
 import numpy as np
 import torch
 
-from ..batch import closed_form_values, group_by_dims, instantiate
+from ..batch import closed_form_values, group_by_dims, per_index_inputs
 from ..judge import spectrum
 from ..loader import load_spec, registry
 from ..numeric import MinimiserSettings
@@ -77,12 +77,12 @@ def phase_axes(name: str, theorem) -> tuple[str, str] | None:
 def closed_forms_over(theorem, inst, hyper: dict[str, np.ndarray]) -> dict:
     """Closed-form values (symbol -> (P, n) array) at P hyperparameter settings of one instance.
     The per-index inputs (theta_i, sigma'_i) do not depend on hyperparameters: computed once."""
-    batch = instantiate(theorem, group_by_dims(theorem, [inst])[0])
+    (group,) = group_by_dims(theorem, [inst])
     P = len(next(iter(hyper.values())))
     values = {n: torch.full((P,), float(v), dtype=torch.float64) for n, v in inst.hyper.items()}
     values.update({n: torch.as_tensor(v, dtype=torch.float64) for n, v in hyper.items()})
-    indexed = {s: v.expand(P, -1) for s, v in batch.indexed.items()}
-    closed = closed_form_values(theorem, values, indexed, batch.dims, torch.float64, "cpu")
+    indexed = {s: v.expand(P, -1) for s, v in per_index_inputs(theorem, group).items()}
+    closed = closed_form_values(theorem, values, indexed, group[0][2], torch.float64, "cpu")
     return {s: v.numpy() for s, v in closed.items()}
 
 
@@ -262,8 +262,7 @@ def _phase_one(name: str, settings: ReportSettings, prof) -> tuple[dict, Figure 
 
 
 def _theta(theorem, inst) -> list[float]:
-    batch = instantiate(theorem, group_by_dims(theorem, [inst])[0])
-    first = next(iter(batch.indexed.values()))
+    first = next(iter(per_index_inputs(theorem, group_by_dims(theorem, [inst])[0]).values()))
     return first[0].tolist()
 
 
