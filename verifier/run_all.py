@@ -205,7 +205,8 @@ def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths
     # workers print elsewhere, and the cluster counts their tasks here instead.
     remote = progress if isinstance(progress, StderrProgress) and cluster is None else _silent
     if len(todo) == 1 and cluster is None:
-        done[todo[0]] = _keep(cache, *todo[0], keys[todo[0]], _work(*todo[0], prof, settings, progress, cache)())
+        part = todo[0]
+        done[part] = _keep(cache, part[0], keys[part], _work(*part, prof, settings, progress, cache)())
     elif todo:
         # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
         pool = (WorkerPool(cluster) if cluster is not None
@@ -214,7 +215,7 @@ def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths
         with pool:
             futures = {part: pool.submit(_work(*part, prof, settings, remote, cache)) for part in todo}
             for part, future in futures.items():     # kept as each finishes: an interrupted run keeps those
-                future.add_done_callback(functools.partial(_keep_finished, cache, *part, keys[part], kept[part]))
+                future.add_done_callback(functools.partial(_keep_finished, cache, part[0], keys[part], kept[part]))
             done.update((part, future.result()) for part, future in futures.items())
         for event in kept.values():       # a Dask future runs its callbacks in a thread of its own, after result()
             event.wait()
@@ -231,17 +232,16 @@ def _work(kind: str, name: str, prof, settings: ReportSettings, progress, cache:
     return functools.partial(compute_section, name, settings, progress)
 
 
-def _keep(cache: EvidenceCache, kind: str, name: str, entry_key: str | None, result: dict) -> dict:
+def _keep(cache: EvidenceCache, kind: str, entry_key: str | None, result: dict) -> dict:
     if kind == "section":
         return store_section(cache, entry_key, result)
     return cached.store(cache, kind, entry_key, result, crashed="error" in result)
 
 
-def _keep_finished(cache: EvidenceCache, kind: str, name: str, entry_key: str | None, kept: threading.Event,
-                   future) -> None:
+def _keep_finished(cache: EvidenceCache, kind: str, entry_key: str | None, kept: threading.Event, future) -> None:
     try:
         if not future.cancelled() and future.exception() is None:
-            _keep(cache, kind, name, entry_key, future.result())
+            _keep(cache, kind, entry_key, future.result())
     finally:
         kept.set()
 

@@ -64,8 +64,7 @@ def store_section(cache: EvidenceCache, entry_key: str | None, value: dict) -> d
     """Cache a computed section (``compute_section``'s JSON) unless it crashed; mark where it came from
     (``data['evidence_source']``) and return it."""
     crashed = section_class(cached.section_from_json(value)) == st.INTERNAL_ERROR
-    cached.store(cache, "section", entry_key, value["data"], crashed=crashed,
-                 value=None if crashed or not cache.enabled else {"section": dict(value)})
+    cached.store(cache, "section", entry_key, value["data"], crashed=crashed, value={"section": value})
     return value
 
 

@@ -53,7 +53,7 @@ def available(name: str) -> Theorem | None:
 
 def predict(theorem: Theorem, instance: Instance) -> Prediction:
     (group,) = group_by_dims(theorem, [instance])
-    return _predictions(theorem, instantiate(theorem, group))[0]
+    return _prediction(theorem, instantiate(theorem, group))
 
 
 def predict_over(theorem: Theorem, instance: Instance, hyper_name: str, values) -> list[Prediction]:
@@ -67,29 +67,29 @@ def predict_over(theorem: Theorem, instance: Instance, hyper_name: str, values) 
     out = []
     for value in values:        # one at a time: a batched matrix product may round otherwise than predict's
         moved = replace(instance, hyper={**instance.hyper, hyper_name: float(value)}).validate(theorem.model)
-        out.extend(_predictions(theorem, instantiate(theorem, [(moved, mats, dims)], decompositions=decompositions)))
+        out.append(_prediction(theorem, instantiate(theorem, [(moved, mats, dims)], decompositions=decompositions)))
     return out
 
 
-def _predictions(theorem: Theorem, batch) -> list[Prediction]:
-    """Each instance of an instantiated batch as a Prediction."""
+def _prediction(theorem: Theorem, batch) -> Prediction:
+    """The one instance of an instantiated batch as a Prediction."""
     hyper = {h.symbol.name: batch.data[h.symbol.name][:, None] for h in theorem.model.hyperparameters}
     env = {**hyper, **{s.name: v for s, v in batch.indexed.items()}}
     shape = next(iter(batch.indexed.values())).shape
-    thresholds = [torch.broadcast_to(torch.as_tensor(evaluate(t, env, batch.dims), dtype=torch.float64), shape)
-                  for t in theorem.thresholds]
+    thresholds = [torch.broadcast_to(torch.as_tensor(evaluate(t, env, batch.dims), dtype=torch.float64), shape)[0]
+                  .numpy() for t in theorem.thresholds]
     loss = evaluate(theorem.model.objective, {**batch.data, **batch.claimed}, batch.dims)
-    return [Prediction(
+    return Prediction(
         theorem=theorem.name,
-        indexed={s.name: v[row].numpy() for s, v in batch.indexed.items()},
-        closed={s.name: v[row].numpy() for s, v in batch.closed.items()},
-        thresholds=[t[row].numpy() for t in thresholds],
-        optimum={k: v[row].numpy() for k, v in batch.claimed.items()},
-        data={m.name: batch.data[m.name][row].numpy() for m in theorem.model.data},
-        hyper={h.symbol.name: float(batch.data[h.symbol.name][row]) for h in theorem.model.hyperparameters},
+        indexed={s.name: v[0].numpy() for s, v in batch.indexed.items()},
+        closed={s.name: v[0].numpy() for s, v in batch.closed.items()},
+        thresholds=thresholds,
+        optimum={k: v[0].numpy() for k, v in batch.claimed.items()},
+        data={m.name: batch.data[m.name][0].numpy() for m in theorem.model.data},
+        hyper={h.symbol.name: float(batch.data[h.symbol.name][0]) for h in theorem.model.hyperparameters},
         dims={str(k): v for k, v in batch.dims.items()},
-        loss=float(loss[row]),
-    ) for row in range(batch.size)]
+        loss=float(loss[0]),
+    )
 
 
 def expression_at(prediction: Prediction, expr: sp.Expr, point: dict[str, np.ndarray]) -> np.ndarray:
