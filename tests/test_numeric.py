@@ -7,6 +7,7 @@ from torch.func import hessian
 from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
 from verifier.batch import group_by_dims, instantiate
 from verifier.judge import INCONCLUSIVE
+from verifier import numeric
 from verifier.lowering import log_det_spd
 from verifier.instances import Instance
 from verifier.numeric import (Derivatives, MinimiserSettings, Parametrisation, intra_op_threads, minimise,
@@ -104,6 +105,34 @@ def test_batch_results_equal_single_instance_results():
         assert abs(float(alone.loss[0]) - float(together.loss[k])) <= 1e-12 * max(1.0, abs(float(alone.loss[0])))
         assert torch.allclose(alone.restart_losses[0], together.restart_losses[k], rtol=0, atol=1e-11)
 
+
+
+def test_a_hessian_taken_with_the_trial_point_or_after_the_step_gives_the_same_bits(monkeypatch):
+    """Small batches take a trial point's Hessian with its gradient and keep it where the step is accepted; large
+    ones take it after the step, for the accepted problems alone (HESSIAN_WITH_TRIAL_ENTRIES).  Both ways run
+    here, on the same problems, and give every result to the bit."""
+    instances = _t4_instances()
+    hessian_flags = []
+    derivatives = Derivatives.__call__
+
+    def recording(self, x, env, hessian):
+        hessian_flags.append(hessian)
+        return derivatives(self, x, env, hessian)
+
+    monkeypatch.setattr(Derivatives, "__call__", recording)
+    runs = {}
+    for entries in (0, 10 ** 12):      # never with the trial point; with it wherever most steps are accepted
+        monkeypatch.setattr(numeric, "HESSIAN_WITH_TRIAL_ENTRIES", entries)
+        hessian_flags.clear()
+        runs[entries] = _minimise_t4(instances), hessian_flags.count(False)
+    (after, every_trial), (with_trial, trials_without_hessian) = runs[0], runs[10 ** 12]
+    assert trials_without_hessian < every_trial / 2       # most trials took their Hessian with them
+    exact = dict(rtol=0, atol=0, equal_nan=True)
+    for name in ("loss", "grad_norm", "min_hessian_eig", "min_curvature", "restart_losses", "iterations_per_instance",
+                 "tolerance_reached_at", "certified"):
+        torch.testing.assert_close(getattr(with_trial, name), getattr(after, name), **exact, msg=name)
+    for name, matrix in after.point.items():
+        torch.testing.assert_close(with_trial.point[name], matrix, **exact, msg=name)
 
 def test_float64_throughout():
     res = _minimise_t4(_t4_instances())

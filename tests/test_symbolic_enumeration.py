@@ -9,6 +9,7 @@ it can decide: a point that is stationary but not the minimum.
 import random
 
 import mpmath
+import pytest
 import sympy as sp
 
 from theorems import theorem3_mhvae_fixed_sigma1 as t3
@@ -30,7 +31,7 @@ def test_every_critical_point_of_the_mhvae_problem_is_enumerated_and_the_closed_
         for branch in samples.branches.values():
             point = branch.samples[0]
             g_here = problem.g.xreplace(point)
-            candidates, incomplete = critical_points(problem, g_here)
+            candidates, incomplete = critical_points(problem, point)
             assert incomplete == "", (branch.truth, incomplete)
             claimed, why, _ = claimed_point(problem, point)
             assert claimed is not None, why
@@ -39,6 +40,30 @@ def test_every_critical_point_of_the_mhvae_problem_is_enumerated_and_the_closed_
             g_claimed = evaluate(g_here, variables, tuple(claimed[v] for v in variables))
             assert abs(g_claimed - best) <= mpmath.mpf(10) ** -40 * (1 + abs(best)), (branch.truth, g_claimed, best)
 
+
+
+@pytest.mark.parametrize("theorem", [t3.THEOREM, t5.THEOREM], ids=["theorem3", "theorem5"])
+def test_every_point_enumerated_is_critical_on_its_face(theorem):
+    """The faces' systems come from g's gradient taken once (Problem.gradient) and put on each face: at every
+    point enumerated, g differentiated afresh on that face has every free partial derivative 0."""
+    with mpmath.workdps(DPS):
+        problem = build_problem(theorem)
+        samples = sample(problem, random.Random(1))
+        points = [branch.samples[0] for branch in samples.branches.values()] + samples.zero_points[:1]
+        checked = 0
+        for point in points:
+            g_here = problem.g.xreplace(point)
+            candidates, incomplete = critical_points(problem, point)
+            assert incomplete == ""
+            for cand in candidates:
+                free = [v for v in problem.variables if cand[v] != 0]
+                on_face = g_here.xreplace({v: sp.Integer(0) for v in problem.variables if v not in free})
+                for v in free:
+                    slope = evaluate(sp.diff(on_face, v), tuple(free), tuple(cand[u] for u in free))
+                    assert abs(slope) <= mpmath.mpf(10) ** -40 * (1 + abs(evaluate(on_face, tuple(free), tuple(
+                        cand[u] for u in free)))), (point, cand, v, slope)
+                checked += 1
+        assert checked >= len(points)
 
 def test_a_stationary_point_that_is_not_the_minimum_is_refuted_and_blamed():
     """Collapse everywhere (lambda* = omega* = 0) satisfies every KKT condition of the MHVAE problem; only the

@@ -19,7 +19,9 @@ gradient of the summed loss is every problem's gradient at once, and the Hessian
 is its Jacobian, taken a block of directions at a time with one batched backward
 pass per block (``is_grads_batched``) -- no per-problem ``vmap(hessian)``
 retracing.  Only problems that are still running are advanced, and new Hessians
-are taken only where a step was accepted.  On CPU the loop runs with one intra-op
+are kept only where a step was accepted: in small batches whose steps are being
+accepted taken with the trial point's gradient, otherwise afterwards for the
+accepted problems alone (``HESSIAN_WITH_TRIAL_ENTRIES``).  On CPU the loop runs with one intra-op
 thread by default: its tensors are tiny, and more threads only contend (badly so
 when other processes share the cores); parallelism comes from batching.
 """
@@ -37,6 +39,15 @@ from .lowering import evaluate
 
 # Iterations without progress after which a problem within the gradient tolerance stops.
 STALL_LIMIT = 6
+
+# A trial point's Hessian is taken with its gradient, from one graph, and kept where the step is accepted, when
+# the iteration has at most this many Hessian entries (live problems x parameters^2) and most of its problems'
+# last steps were accepted.  In small batches a call costs mostly its fixed overhead, and one call an iteration
+# instead of two saves it; in large ones the Hessian's own work dominates (P batched backward directions a
+# problem), and it is taken after the step for the accepted problems alone.  While the damping is being raised
+# most trials are rejected, and their Hessians would be wasted.  Measured per call (docs/benchmarks.md, "One
+# call an iteration"): taking it with the trial point paid up to 12 100-28 224 entries, lost from 48 400-82 944.
+HESSIAN_WITH_TRIAL_ENTRIES = 2 ** 15
 
 
 
@@ -280,6 +291,7 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
     stalls = torch.zeros(N, dtype=torch.long, device=device)
     ran = torch.zeros(N, dtype=torch.long, device=device)
     reached = torch.where(gnorm <= settings.grad_rtol * pscale, 0, -1)
+    last_accepted = torch.ones(N, dtype=torch.bool, device=device)
     noise_factor = LOSS_ROUNDING_ULPS * torch.finfo(dtype).eps
     it = 0
     for it in range(1, settings.max_iterations + 1):
@@ -300,7 +312,9 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
         pd = info == 0
         safe_L = torch.where(pd[:, None, None], L, eye.expand_as(L))
         x_new = x[live] - torch.cholesky_solve(gl.unsqueeze(-1), safe_L).squeeze(-1)
-        f_new, g_new, _ = derivatives(x_new, sub, hessian=False)
+        with_trial = (live.numel() * P * P <= HESSIAN_WITH_TRIAL_ENTRIES
+                      and 2 * int(last_accepted[live].sum()) >= live.numel())
+        f_new, g_new, H_new = derivatives(x_new, sub, hessian=with_trial)
         gnorm_new = g_new.norm(dim=-1)
         # Accept a step that lowers the loss, or -- once float64 can no longer resolve the
         # decrease -- one that keeps the loss within rounding and lowers the gradient.
@@ -318,10 +332,14 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
         stalls[live] = torch.where(progress, torch.zeros_like(stalls[live]), stalls[live] + 1)
         now_within = (gnorm[live] <= settings.grad_rtol * pscale[live]) & (reached[live] < 0)
         reached[live] = torch.where(now_within, it, reached[live])
-        moved = live[accept]
-        if moved.numel():
-            _, _, H_moved = derivatives(x[moved], {k: v[moved] for k, v in env.items()}, hessian=True)
-            H[moved] = H_moved
+        last_accepted[live] = accept
+        if with_trial:
+            H[live] = torch.where(accept[:, None, None], H_new, Hl)
+        else:
+            moved = live[accept]
+            if moved.numel():
+                _, _, H_moved = derivatives(x[moved], {k: v[moved] for k, v in env.items()}, hessian=True)
+                H[moved] = H_moved
 
     return NewtonRun(x, f, g, H, ran, reached, it)
 

@@ -27,7 +27,7 @@ def blame(problem: Problem, point: Mapping, claimed: Mapping, candidates: list[d
     points of g at ``point`` when the caller has enumerated them already."""
     g_here = problem.g.xreplace(point)
     if candidates is None:
-        candidates, incomplete = critical_points(problem, g_here)
+        candidates, incomplete = critical_points(problem, point)
     if incomplete:
         return None, f"which closed form is wrong is undecided: the critical points are incomplete ({incomplete})", {}
     _, minimisers = least(g_here, tuple(problem.variables), candidates)

@@ -23,11 +23,16 @@ from .triangular import NotTriangular, real_solutions
 
 
 
-def critical_points(problem: Problem, g_here: sp.Expr) -> tuple[list[dict], str]:
-    """All real critical points of g on every face of the domain (some [0, inf) variables = 0).
+def critical_points(problem: Problem, point: dict) -> tuple[list[dict], str]:
+    """All real critical points of g at the parameter values ``point`` on every face of the domain (some
+    [0, inf) variables = 0).
 
     Returns the points (60-digit values) and '' or the reason the enumeration is incomplete.
     """
+    g_here = problem.g.xreplace(point)
+    # A face's partial derivatives are g's, taken once (Problem.gradient), at the point and on the face:
+    # differentiating every face of every sample again was most of the enumeration's sympy time.
+    gradient_here = {v: d.xreplace(point) for v, d in problem.gradient.items()}
     closed_vars = [v for v in problem.variables if not problem.is_open(v)]
     points, incomplete = [], []
     for k in range(len(closed_vars) + 1):
@@ -37,7 +42,8 @@ def critical_points(problem: Problem, g_here: sp.Expr) -> tuple[list[dict], str]
             if not free:
                 points.append({v: mpmath.mpf(0) for v in problem.variables})
                 continue
-            found, why = _kept_face_critical_points(g_here.xreplace(on_face), free)
+            gradient_face = [gradient_here[v].xreplace(on_face) for v in free]
+            found, why = _kept_face_critical_points(g_here.xreplace(on_face), free, gradient_face)
             if why:
                 incomplete.append(f"face {', '.join(f'{v}=0' for v in zeros) or 'interior'}: {why}")
             for values in found:
@@ -65,11 +71,12 @@ def faces_kept_in(cache: EvidenceCache):
         _FACE_CACHE.reset(token)
 
 
-def _kept_face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]:
-    """``_face_critical_points``, through the cache ``faces_kept_in`` set (if any)."""
+def _kept_face_critical_points(g_face: sp.Expr, free: list, gradient_face: list) -> tuple[list[dict], str]:
+    """``_face_critical_points``, through the cache ``faces_kept_in`` set (if any).  A face's points are
+    keyed by its function alone: its partial derivatives ``gradient_face`` follow from it."""
     cache, parts = _FACE_CACHE.get()
     if not cache.enabled:
-        return _face_critical_points(g_face, free)
+        return _face_critical_points(g_face, free, gradient_face)
     entry_key = key(kind="face", g=sp.srepr(g_face), free=[sp.srepr(v) for v in free], **parts)
     stored = cache.get("face", entry_key)
     if stored is not None:
@@ -77,7 +84,7 @@ def _kept_face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict],
             return [dict(zip(free, (_mpf_from(v) for v in point), strict=True)) for point in stored], ""
         except (TypeError, ValueError) as exc:          # valid JSON, but not a list of points: computed again
             warn(f"cached face {short(entry_key)} does not fit ({exc}); enumerating it again")
-    found, why = _face_critical_points(g_face, free)
+    found, why = _face_critical_points(g_face, free, gradient_face)
     if not why:
         cache.put("face", entry_key, [[_mpf_json(p[v]) for v in free] for p in found])
     return found, why
@@ -106,8 +113,9 @@ def _mpf_from(entry: list) -> mpmath.mpf:
 FACE_CPU_SECONDS = 8
 
 
-def _face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]:
-    """Real critical points with every free variable > 0, from a lex Groebner basis.
+def _face_critical_points(g_face: sp.Expr, free: list, gradient_face: list) -> tuple[list[dict], str]:
+    """Real critical points with every free variable > 0, from a lex Groebner basis; ``gradient_face``: the
+    partial derivatives of ``g_face`` along ``free``, in order.
 
     The extra equation y * prod(free) = 1 (Rabinowitsch) removes the solutions with a free
     variable equal to 0, which belong to smaller faces and would make the system positive-dimensional.
@@ -116,8 +124,9 @@ def _face_critical_points(g_face: sp.Expr, free: list) -> tuple[list[dict], str]
     on x > 0, dg/dx = 2x h'(x^2).  That turns Theorem 5's minutes into seconds.
     """
     plain = [sp.Dummy(str(v)) for v in free]
-    expr = g_face.xreplace(dict(zip(free, plain)))
-    points, why = _positive_critical_points(expr, plain)
+    to_plain = dict(zip(free, plain))
+    expr = g_face.xreplace(to_plain)
+    points, why = _positive_critical_points(expr, plain, [d.xreplace(to_plain) for d in gradient_face])
     if not why.startswith("the Groebner basis took"):
         return [dict(zip(free, p)) for p in points], why
     squares = [sp.Dummy(f"{x}_sq", positive=True) for x in plain]
@@ -143,11 +152,13 @@ def _lex_solutions(equations: list, gens: list) -> tuple[list, str]:
         return sp.solve_poly_system(list(basis.exprs), *gens), ""
 
 
-def _positive_critical_points(expr: sp.Expr, plain: list) -> tuple[list[tuple], str]:
-    """Solutions of grad expr = 0 with every variable real and > 0 (values in order of ``plain``)."""
+def _positive_critical_points(expr: sp.Expr, plain: list, partials: list | None = None) -> tuple[list[tuple], str]:
+    """Solutions of grad expr = 0 with every variable real and > 0 (values in order of ``plain``);
+    ``partials``: d expr / d x for x in ``plain`` where the caller has them (None: differentiated here)."""
     equations, poles = [], set()
-    for x in plain:
-        numerator, denominator = sp.fraction(sp.together(sp.diff(expr, x)))
+    partials = [sp.diff(expr, x) for x in plain] if partials is None else partials
+    for x, partial in zip(plain, partials, strict=True):
+        numerator, denominator = sp.fraction(sp.together(partial))
         try:
             sp.Poly(numerator, *plain)
         except sp.PolynomialError:

@@ -56,7 +56,7 @@ def _global_minimum_at(problem: Problem, point: Mapping, rng: random.Random) -> 
         wrong, blame_text, minimiser = blame(problem, point, claimed)
         return Result(REFUTED, f"g is not finite at the claimed point; {blame_text}", {**params, **minimiser}, wrong)
     tolerance = SYMBOLIC_GLOBAL_RTOL * max(1, abs(g_claimed))
-    candidates, incomplete = critical_points(problem, g_here)
+    candidates, incomplete = critical_points(problem, point)
     evaluated = []
     for cand in candidates:
         value = evaluate(g_here, variables, tuple(cand[v] for v in variables))
