@@ -46,7 +46,7 @@ STALL_LIMIT = 6
 # instead of two saves it; in large ones the Hessian's own work dominates (P batched backward directions a
 # problem), and it is taken after the step for the accepted problems alone.  While the damping is being raised
 # most trials are rejected, and their Hessians would be wasted.  Measured per call (docs/benchmarks.md, "One
-# call an iteration"): taking it with the trial point paid up to 12 100-28 224 entries, lost from 48 400-82 944.
+# call an iteration"): taking it with the trial point paid up to 12 100-28 224 entries, lost from 48 400-112 896.
 HESSIAN_WITH_TRIAL_ENTRIES = 2 ** 15
 
 
