@@ -57,3 +57,35 @@ def test_premise_holds_agrees_with_the_checkers_skips():
                 skipped_for_premise = outcome.detail.startswith("premise not met")
                 assert met != skipped_for_premise, (inst, outcome.detail)
     agree()
+
+
+def test_each_instance_is_decided_once_per_claim_and_as_a_fresh_pipeline_decides_it(monkeypatch):
+    # A directed search's shrinker asks the pipeline again about every list it tries, most of whose instances it
+    # has already seen: each (claim, instance) is instantiated once, and the answer is a fresh pipeline's.
+    from verifier import pipeline as pipeline_module
+    instantiated = []
+    original = pipeline_module.instantiate
+    monkeypatch.setattr(pipeline_module, "instantiate",
+                        lambda theorem, group, **kw: instantiated.extend(g[0].key() for g in group) or
+                        original(theorem, group, **kw))
+    lists = []
+
+    @settings(max_examples=6, database=None, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(instance_batches(t3.THEOREM, 4, 3))
+    def draw(instances):
+        lists.append(instances)
+    draw()
+    # Two claims whose premises differ (the optimum has none: only the case-boundary gate applies), asked in turn.
+    claims = (t3.THEOREM.claim("optimum"), t3.THEOREM.claim("z1_no_collapse"))
+    pipeline = Pipeline(t3.THEOREM, QUICK["settings"])
+    asked = [(claim, lists[i][:j] + lists[0]) for i in range(len(lists)) for j in (2, 4) for claim in claims]
+    kept = {claim.name: 0 for claim in claims}
+    for claim, instances in asked:
+        met = pipeline.meeting_premise(claim, instances)
+        assert met == Pipeline(t3.THEOREM, QUICK["settings"]).meeting_premise(claim, instances)
+        kept[claim.name] += len(met)
+    assert kept["optimum"] > kept["z1_no_collapse"]
+    unique = lambda instances: {inst.key() for inst in instances}
+    by_fresh_pipelines = sum(len(unique(instances)) for _, instances in asked)
+    by_one_pipeline = sum(len(unique(i for c, insts in asked if c is claim for i in insts)) for claim in claims)
+    assert len(instantiated) == by_fresh_pipelines + by_one_pipeline

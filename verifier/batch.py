@@ -121,26 +121,31 @@ def _spectrum_reduction(source, inst, mats, decompositions: Decompositions) -> f
     return float(values.mean()) if len(values) else float("nan")
 
 
-def _sensitivity(theorem, hyper, indexed, closed, dims, perturbation: float, size: int, dtype, device) -> torch.Tensor:
-    """(B,) the largest relative change of the closed forms when one per-index input, or one hyperparameter,
-    moves by the relative ``perturbation`` (one at a time: moving all of them together can cancel)."""
-    sens = torch.zeros(size, dtype=dtype, device=device)
-    for moved_symbol in indexed:
-        for sign in (-1.0, 1.0):
-            pert = dict(indexed)
-            pert[moved_symbol] = indexed[moved_symbol] * (1 + sign * perturbation)
-            moved = closed_form_values(theorem, hyper, pert, dims, dtype, device)
-            for sym in closed:
-                sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
-    # ... and the hyperparameters: a case split may switch on them alone (sigma1^2 vs (beta2/beta1)
+def _sensitivities(theorem, hyper, indexed, closed, dims, perturbations: tuple[float, ...], dtype,
+                   device) -> list[torch.Tensor]:
+    """For each relative perturbation, (B,) the largest relative change of the closed forms when one per-index
+    input, or one hyperparameter, moves by it (one at a time: moving all of them together can cancel).
+    Every moved copy of the inputs is stacked along the batch and the closed forms evaluated once: the
+    evaluation costs mostly its per-call overhead on the small batches the searches and shrinks draw."""
+    # ... the hyperparameters too: a case split may switch on them alone (sigma1^2 vs (beta2/beta1)
     # eta_dec^2 in Theorem 3), and exactly there the optimum is as degenerate as at a theta-threshold.
-    for name in hyper:
-        for sign in (-1.0, 1.0):
-            moved = closed_form_values(theorem, {**hyper, name: hyper[name] * (1 + sign * perturbation)},
-                                       indexed, dims, dtype, device)
+    inputs = {**indexed, **hyper}
+    moves = [(name, 1 + sign * perturbation) for perturbation in perturbations for name in inputs
+             for sign in (-1.0, 1.0)]
+    stacked = {name: torch.cat([value * factor if name == moved else value for moved, factor in moves])
+               for name, value in inputs.items()}
+    moved_forms = closed_form_values(theorem, {name: stacked[name] for name in hyper},
+                                     {name: stacked[name] for name in indexed}, dims, dtype, device)
+    size = next(iter(indexed.values())).shape[0]
+    per_move = len(moves) // len(perturbations)
+    out = []
+    for p in range(len(perturbations)):
+        sens = torch.zeros(size, dtype=dtype, device=device)
+        for m in range(p * per_move, (p + 1) * per_move):
             for sym in closed:
-                sens = torch.maximum(sens, _relative_change(closed[sym], moved[sym]))
-    return sens
+                sens = torch.maximum(sens, _relative_change(closed[sym], moved_forms[sym][m * size:(m + 1) * size]))
+        out.append(sens)
+    return out
 
 
 def _relative_change(here: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
@@ -285,10 +290,8 @@ def instantiate(theorem: Theorem, group, *, dtype=torch.float64, device="cpu",
         bases_src.update(basis_override)
     bases = {b.name: t([_basis(src, g[0], g[1], dims, decompositions) for g in group])
              for b, src in bases_src.items()}
-    n_inst = len(instances)
-    sens = _sensitivity(theorem, hyper, indexed, closed, dims, BOUNDARY_PERTURBATION, n_inst, dtype, device)
-    fine = _sensitivity(theorem, hyper, indexed, closed, dims, BOUNDARY_PERTURBATION / KINK_PROBE_RATIO, n_inst, dtype,
-                        device)
+    sens, fine = _sensitivities(theorem, hyper, indexed, closed, dims,
+                                (BOUNDARY_PERTURBATION, BOUNDARY_PERTURBATION / KINK_PROBE_RATIO), dtype, device)
     kink = (sens > KINK_FLOOR) & (fine * KINK_SHRINK_LIMIT > sens)       # not Lipschitz: on a threshold
     sens = torch.where(kink, torch.full_like(sens, float("inf")), sens)
     # Near a case split float64 can round one closed form onto the far side of it and not another

@@ -215,7 +215,9 @@ def _run(args) -> int:
         for name, (title, source, claims) in sorted(LISTING.items()):
             print(f"{name:<12} {title}  [{source}]  {claims} claims")
         return 0
+    from .allocator import keep_freed_memory
     from .loader import load_spec, registry
+    keep_freed_memory()                        # every command below computes: keep the pages it frees
     if args.command == "train":
         from .training.command import run as run_training
         return run_training(args)

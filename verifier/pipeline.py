@@ -83,6 +83,7 @@ class Pipeline:
     theorem: Theorem
     settings: PipelineSettings = field(default_factory=PipelineSettings)
     _cache: dict = field(default_factory=dict)
+    _premise_met: dict = field(default_factory=dict)     # (claim name, instance key) -> meeting_premise's decision
     minimised: int = 0
     reused: int = 0              # instances whose minimisation was taken from ``store``
     drawn: dict = field(default_factory=dict)     # what the searches will draw, per strategy (verdicts)
@@ -139,15 +140,19 @@ class Pipeline:
 
     def meeting_premise(self, claim, instances) -> list:
         """Those of ``instances`` on which ``claim``'s premise holds away from a case boundary (where the
-        structural claims are skipped): decided on the instantiated closed forms, nothing minimised."""
-        kept = []
-        limit = self.settings.tolerances.boundary_sensitivity
-        with intra_op_threads(self.settings.minimiser.cpu_threads, "cpu"):
-            for group in group_by_dims(self.theorem, instances):
-                batch = instantiate(self.theorem, group)
-                kept += [inst for inst, met, sens in zip(batch.instances, premise_holds(claim, batch),
-                                                         batch.sensitivity) if met and float(sens) <= limit]
-        return kept
+        structural claims are skipped): decided on the instantiated closed forms, nothing minimised. Each
+        instance is decided once (a directed search's shrinker asks again of every list it tries, most of
+        whose instances it has seen)."""
+        decided = self._premise_met
+        todo = list({inst.key(): inst for inst in instances if (claim.name, inst.key()) not in decided}.values())
+        if todo:
+            limit = self.settings.tolerances.boundary_sensitivity
+            with intra_op_threads(self.settings.minimiser.cpu_threads, "cpu"):
+                for group in group_by_dims(self.theorem, todo):
+                    batch = instantiate(self.theorem, group)
+                    for inst, met, sens in zip(batch.instances, premise_holds(claim, batch), batch.sensitivity):
+                        decided[(claim.name, inst.key())] = bool(met) and float(sens) <= limit
+        return [inst for inst in instances if decided[(claim.name, inst.key())]]
 
     def _run_group(self, group, climb: bool) -> list[InstanceResult]:
         dev = self.settings.device

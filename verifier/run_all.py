@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 
 from . import cached_results as cached
+from .allocator import keep_freed_memory
 from .cache import DISABLED, EvidenceCache
 from .distributed import WorkerPool
 from .numeric import MinimiserSettings
@@ -210,7 +211,8 @@ def _in_workers(jobs, theorem_names, proof_names, prof, settings, provider_paths
     elif todo:
         # spawn, not fork: a forked child would inherit torch's and OpenMP's thread pools mid-state
         pool = (WorkerPool(cluster) if cluster is not None
-                else ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn")))
+                else ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=keep_freed_memory))
         kept = {part: threading.Event() for part in todo}
         with pool:
             futures = {part: pool.submit(_work(*part, prof, settings, remote, cache)) for part in todo}
