@@ -7,10 +7,32 @@ addopts start there); ``thorough`` runs 20x more examples with no deadline:
 verifier's own searches with the active profile. Every test's draws are independent of what the
 worker imported before it.
 """
+import os
+
 import pytest
+import torch
 from hypothesis import settings
+from threadpoolctl import threadpool_limits
 
 from verifier.hypothesis_pool import without_local_constants
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread_in_each_worker_process():
+    """In pytest-xdist's workers (one per CPU) torch and BLAS run one thread each, as the commands, the report
+    and the minimiser do: a second thread in every worker only oversubscribes the cores (tests/test_training.py
+    took 37-41 CPU-s with torch's default two threads against 22 with one, alone on two cores). A run in one
+    process (``pytest -n 0``) keeps the libraries' own settings."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 
