@@ -137,25 +137,21 @@ def _sensitivities(theorem, hyper, indexed, closed, dims, perturbations: tuple[f
     moved_forms = closed_form_values(theorem, {name: stacked[name] for name in hyper},
                                      {name: stacked[name] for name in indexed}, dims, dtype, device)
     size = next(iter(indexed.values())).shape[0]
-    per_move = len(moves) // len(perturbations)
-    out = []
-    for p in range(len(perturbations)):
-        sens = torch.zeros(size, dtype=dtype, device=device)
-        for m in range(p * per_move, (p + 1) * per_move):
-            for sym in closed:
-                sens = torch.maximum(sens, _relative_change(closed[sym], moved_forms[sym][m * size:(m + 1) * size]))
-        out.append(sens)
-    return out
+    sens = torch.zeros(len(perturbations), size, dtype=dtype, device=device)
+    for sym, here in closed.items():            # each move's change, (moves, B) -> the largest per perturbation
+        change = _relative_change(here, moved_forms[sym].reshape(len(moves), size, -1))
+        sens = torch.maximum(sens, change.reshape(len(perturbations), -1, size).amax(dim=1))
+    return list(sens)
 
 
 def _relative_change(here: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
-    """Per instance, the largest change of a (B, n) closed form under a perturbation, relative to its
-    largest value.  A value undefined here (nan: a radicand rounded below 0) but defined next to it sits
-    on the boundary where its branch begins: infinite sensitivity.  Undefined on both sides is left to
-    the claims (a wrong closed form)."""
-    ref = here.abs().nan_to_num(0.0).amax(dim=1).clamp_min(TINY)
-    change = ((moved - here).abs().nan_to_num(0.0).amax(dim=1) / ref)
-    undefined_here = (here.isnan() & moved.isfinite()).any(dim=1)
+    """Per instance, the largest change of a (B, n) closed form under a perturbation (``moved``: (..., B, n),
+    one or more perturbations), relative to its largest value: (..., B).  A value undefined here (nan: a
+    radicand rounded below 0) but defined next to it sits on the boundary where its branch begins: infinite
+    sensitivity.  Undefined on both sides is left to the claims (a wrong closed form)."""
+    ref = here.abs().nan_to_num(0.0).amax(dim=-1).clamp_min(TINY)
+    change = ((moved - here).abs().nan_to_num(0.0).amax(dim=-1) / ref)
+    undefined_here = (here.isnan() & moved.isfinite()).any(dim=-1)
     return torch.where(undefined_here, torch.full_like(change, float("inf")), change)
 
 
