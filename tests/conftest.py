@@ -10,11 +10,11 @@ worker imported before it.
 import os
 
 import pytest
-import torch
 from hypothesis import settings
 from threadpoolctl import threadpool_limits
 
 from verifier.hypothesis_pool import without_local_constants
+from verifier.numeric import intra_op_threads
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -26,14 +26,8 @@ def _one_thread_in_each_worker_process():
     if "PYTEST_XDIST_WORKER" not in os.environ:
         yield
         return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(threads)
-
+    with intra_op_threads(1, "cpu"), threadpool_limits(1):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

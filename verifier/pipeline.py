@@ -144,15 +144,16 @@ class Pipeline:
         instance is decided once (a directed search's shrinker asks again of every list it tries, most of
         whose instances it has seen)."""
         decided = self._premise_met
-        todo = list({inst.key(): inst for inst in instances if (claim.name, inst.key()) not in decided}.values())
+        keys = [(claim.name, inst.key()) for inst in instances]
+        todo = {k: inst for k, inst in zip(keys, instances) if k not in decided}
         if todo:
             limit = self.settings.tolerances.boundary_sensitivity
             with intra_op_threads(self.settings.minimiser.cpu_threads, "cpu"):
-                for group in group_by_dims(self.theorem, todo):
+                for group in group_by_dims(self.theorem, list(todo.values())):
                     batch = instantiate(self.theorem, group)
                     for inst, met, sens in zip(batch.instances, premise_holds(claim, batch), batch.sensitivity):
                         decided[(claim.name, inst.key())] = bool(met) and float(sens) <= limit
-        return [inst for inst in instances if decided[(claim.name, inst.key())]]
+        return [inst for k, inst in zip(keys, instances) if decided[k]]
 
     def _run_group(self, group, climb: bool) -> list[InstanceResult]:
         dev = self.settings.device

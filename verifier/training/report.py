@@ -1,9 +1,9 @@
 """The report section "Training on real data": every experiment, its tables and its plots."""
 from __future__ import annotations
 
-import torch
 from threadpoolctl import threadpool_limits
 
+from ..numeric import intra_op_threads
 from .experiments import EXPERIMENTS, ExperimentResult, RunSettings, run
 
 
@@ -12,13 +12,8 @@ def run_all(names, settings: RunSettings) -> list[ExperimentResult]:
     # after every small matmul, and it leaves the other cores to the rest of the report.
     # numpy's BLAS likewise: the predictions' eigenproblems (784 x 784 on MNIST) took 100x longer with
     # two threads than with one on two busy cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            return [run(name, settings) for name in names]
-    finally:
-        torch.set_num_threads(threads)
+    with intra_op_threads(1, "cpu"), threadpool_limits(1):
+        return [run(name, settings) for name in names]
 
 
 def training_section(settings):
