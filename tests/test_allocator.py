@@ -51,10 +51,12 @@ def _faults_per_step(mode: str) -> float:
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
 def test_a_training_steps_freed_tensors_are_reused_not_faulted_in_again():
-    # With glibc's own thresholds, which importing the package leaves as they were, the step's pages go back and
-    # are faulted in again (measured with glibc 2.36: ~800 faults a step); kept, they stay.
-    assert _faults_per_step("imported") > ONE_TENSOR_PAGES
-    assert _faults_per_step("keep") < ONE_TENSOR_PAGES / 10
+    # Kept, the pages stay (4-12 faults a step measured).  With glibc's own thresholds, which importing the package
+    # leaves as they were, the step's pages go back and are faulted in again: 336-895 a step measured with glibc
+    # 2.36, how many depending on the heap's state, so that run is compared with the kept one, not with a size.
+    kept = _faults_per_step("keep")
+    assert kept < ONE_TENSOR_PAGES / 10
+    assert _faults_per_step("imported") > 10 * max(kept, 1)
 
 
 def test_a_users_malloc_setting_is_left_alone(monkeypatch):
