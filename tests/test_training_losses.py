@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from verifier.training.models import LinearCVAE, LinearMHVAE, LinearVAE, quadratic_form, residual_sum_of_squares
+from verifier.training.models import LinearCVAE, LinearMHVAE, LinearVAE, data_quadratic_form, residual_sum_of_squares
 
 RTOL = 1e-11     # float64 rounding of sums of a few hundred terms, far below any change of the formula
 
@@ -111,11 +111,13 @@ def test_an_exact_fit_loses_only_the_targets_rounding():
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["one C for every model", "a C per model"])
-def test_the_quadratic_forms_gradient_is_autograds(shared):
-    """Its hand-written backward (2 A C, and A^T A summed over the models sharing C) against finite differences."""
+def test_the_data_quadratic_forms_gradient_is_its_derivative(shared):
+    """Its hand-written backward (2 A C) against finite differences; a C with a gradient is refused, not ignored."""
     rng = np.random.default_rng(13)
     A = torch.as_tensor(rng.normal(size=(3, 5, 4))).requires_grad_(True)
     V = torch.as_tensor(rng.normal(size=(6, 4) if shared else (3, 6, 4)))
-    C = (V.mT @ V).requires_grad_(True)
-    assert torch.autograd.gradcheck(quadratic_form, (A, C))
-    assert torch.allclose(quadratic_form(A, C), ((A @ C) * A).sum((-2, -1)), rtol=RTOL, atol=0)
+    C = V.mT @ V
+    assert torch.autograd.gradcheck(lambda a: data_quadratic_form(a, C), (A,))
+    assert torch.allclose(data_quadratic_form(A, C), ((A @ C) * A).sum((-2, -1)), rtol=RTOL, atol=0)
+    with pytest.raises(ValueError, match="no gradient in C"):
+        data_quadratic_form(A, C.clone().requires_grad_(True))

@@ -81,49 +81,48 @@ def residual_sum_of_squares(target: torch.Tensor, terms) -> torch.Tensor:
 
     ``target`` (B, D) or (K, B, D); ``terms`` pairs of a weight A (K, D, n) and its inputs v, (B, n) data
     shared by the models or (K, B, n) latents.  Expanded through the batch's second moments,
-    ||T||^2 + sum_j <A_j V_j^T V_j, A_j> - 2 sum_j <A_j, T^T V_j> + 2 sum_{j<l} <A_j V_j^T V_l, A_l>, so no
+    ||T||^2 - 2 sum_j <A_j, T^T V_j> + sum_j <A_j V_j^T V_j, A_j> + 2 sum_{j<l} <A_j V_j^T V_l, A_l>, so no
     (K, B, D) tensor is formed: each product costs D n_j n_l or B n_j n_l per model instead of B D n_j, and a
     moment of data alone (x^T x, y^T x) is taken once for all K.  The expansion is exact in exact arithmetic; in float64 it loses
     about log10(||T||^2 / ||residual||^2) digits to cancellation, a few at most for a decoder of fixed variance
     on data it does not reproduce exactly (the trained runs' every reported number agrees with the per-sample
     sum's to 3e-11 relative)."""
     weights, inputs = zip(*terms)
-    total = (target * target).sum((-2, -1)) + sum(quadratic_form(A, v.mT @ v) for A, v in terms)
+    total = (target * target).sum((-2, -1))
     for j, (A, v) in enumerate(terms):
         total = total - 2 * (A * (target.mT @ v)).sum((-2, -1))
-        for l in range(j + 1, len(terms)):
-            # <A_j (V_j^T V_l), A_l> rather than <A_j^T A_l, V_j^T V_l>: the same products, and its gradient
-            # takes one more (D x n_j x n_l) product where the other grouping's takes two.
-            total = total + 2 * ((A @ (v.mT @ inputs[l])) * weights[l]).sum((-2, -1))
+        for l in range(j, len(terms)):
+            if l == j and not v.requires_grad:
+                cross = data_quadratic_form(A, v.mT @ v)
+            else:
+                # <A_j (V_j^T V_l), A_l> rather than <A_j^T A_l, V_j^T V_l>: the same products, and its gradient
+                # takes one more (D x n_j x n_l) product where the other grouping's takes two.
+                cross = ((A @ (v.mT @ inputs[l])) * weights[l]).sum((-2, -1))
+            total = total + (cross if l == j else 2 * cross)
     return total
 
 
-def quadratic_form(A: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
-    """<A C, A> = tr(A C A^T) for each model: A (K, D, n), C (n, n) or (K, n, n) symmetric (a Gram matrix
-    V^T V); (K,).  Its gradient in A, 2 A C, is the product the value already took; autograd would take
-    A C^T again (MNIST's CVAE: a 588 x 196 x 196 product a model, 40% of a step's arithmetic)."""
-    return _QuadraticForm.apply(A, C)
+def data_quadratic_form(A: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
+    """<A C, A> = tr(A C A^T) for each model: A (K, D, n), C (n, n) or (K, n, n) a Gram matrix of data, symmetric
+    and without gradient; (K,).  Its gradient in A, 2 A C, is the product the value already took, where autograd
+    would take A C^T again: on MNIST's CVAE a 588 x 196 x 196 product a model, a sixth of a step.  (A latent's
+    Gram matrix, which has a gradient, keeps autograd's route: at its small sizes that is the cheaper one.)"""
+    if C.requires_grad:
+        raise ValueError("data_quadratic_form gives no gradient in C; pass a Gram matrix of data")
+    return _DataQuadraticForm.apply(A, C)
 
 
-class _QuadraticForm(torch.autograd.Function):
+class _DataQuadraticForm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, A, C):
         AC = A @ C
-        ctx.save_for_backward(A, AC)
-        ctx.shared_C = C.ndim < A.ndim           # one C for every model: its gradient sums theirs
+        ctx.save_for_backward(AC)
         return (AC * A).sum((-2, -1))
 
     @staticmethod
     def backward(ctx, grad):
-        A, AC = ctx.saved_tensors
-        g = grad[..., None, None]
-        grad_A = 2 * g * AC if ctx.needs_input_grad[0] else None      # A (C + C^T) with C symmetric
-        grad_C = None
-        if ctx.needs_input_grad[1]:
-            grad_C = g * (A.mT @ A)
-            if ctx.shared_C:
-                grad_C = grad_C.sum(0)
-        return grad_A, grad_C
+        (AC,) = ctx.saved_tensors
+        return 2 * grad[..., None, None] * AC, None          # A (C + C^T), C symmetric
 
 
 def mean_gaussian_nll(target: torch.Tensor, terms, std: torch.Tensor) -> torch.Tensor:
