@@ -83,10 +83,10 @@ def residual_sum_of_squares(target: torch.Tensor, terms) -> torch.Tensor:
     shared by the models or (K, B, n) latents.  Expanded through the batch's second moments,
     ||T||^2 - 2 sum_j <A_j, T^T V_j> + sum_j <A_j V_j^T V_j, A_j> + 2 sum_{j<l} <A_j V_j^T V_l, A_l>, so no
     (K, B, D) tensor is formed: each product costs D n_j n_l or B n_j n_l per model instead of B D n_j, and a
-    moment of data alone (x^T x, y^T x) is taken once for all K.  The expansion is exact in exact arithmetic; in float64 it loses
-    about log10(||T||^2 / ||residual||^2) digits to cancellation, a few at most for a decoder of fixed variance
-    on data it does not reproduce exactly (the trained runs' every reported number agrees with the per-sample
-    sum's to 3e-11 relative)."""
+    moment of data alone (x^T x, y^T x) is taken once for all K.  The expansion is exact in exact arithmetic;
+    in float64 it loses about log10(||T||^2 / ||residual||^2) digits to cancellation, a few at most for a
+    decoder of fixed variance on data it does not reproduce exactly (the trained runs' every reported number
+    agrees with the per-sample sum's to 3e-11 relative)."""
     weights, inputs = zip(*terms)
     total = (target * target).sum((-2, -1))
     for j, (A, v) in enumerate(terms):
