@@ -148,11 +148,12 @@ class Pipeline:
         todo = {k: inst for k, inst in zip(keys, instances) if k not in decided}
         if todo:
             limit = self.settings.tolerances.boundary_sensitivity
+            key_of = {id(inst): k for k, inst in todo.items()}      # a batch holds the very instances it was given
             with intra_op_threads(self.settings.minimiser.cpu_threads, "cpu"):
                 for group in group_by_dims(self.theorem, list(todo.values())):
                     batch = instantiate(self.theorem, group)
                     for inst, met, sens in zip(batch.instances, premise_holds(claim, batch), batch.sensitivity):
-                        decided[(claim.name, inst.key())] = bool(met) and float(sens) <= limit
+                        decided[key_of[id(inst)]] = bool(met) and float(sens) <= limit
         return [inst for k, inst in zip(keys, instances) if decided[k]]
 
     def _run_group(self, group, climb: bool) -> list[InstanceResult]:
