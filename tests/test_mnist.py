@@ -107,6 +107,20 @@ def test_bootstrap_weights_give_the_resampled_moment():
     assert np.allclose(tables.second_moment(SUBSET, w), tables.second_moment(resampled))
 
 
+@pytest.mark.parametrize("centre", [False, True])
+def test_weighted_moment_is_the_weighted_mean_of_outer_products(centre):
+    """Against the definition, with weights of 0 to 3 (a resample's counts): sum_n w_n p_n p_n^T / sum_n w_n,
+    p centred at the weighted mean when the convention centres."""
+    options = mnist.MnistOptions(images=60, centre=centre)
+    w = np.random.default_rng(1).integers(0, 4, options.images).astype(float)
+    p = mnist.images(options).reshape(options.images, -1)
+    if centre:
+        p = p - w @ p / w.sum()
+    expected = sum(wn * np.outer(pn, pn) for wn, pn in zip(w, p)) / w.sum()
+    M = tables.second_moment(options, w)
+    assert np.allclose(M, expected, rtol=1e-12, atol=1e-14) and np.array_equal(M, M.T)
+
+
 def test_judgement_of_a_printed_table():
     table = tables.PrintedTable("t", "test", "here", "vae", (1, 2), ("2.0", "1.00"))
     boots = np.array([[2.0, 1.0], [2.2, 1.02], [1.8, 0.98]])

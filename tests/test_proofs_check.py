@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import proofs_check as pc
 from proofs_check.step import STATUSES
@@ -171,3 +172,26 @@ def test_corrected_forms_are_not_vacuous():
     s = step("D.1", "(18)")
     assert dataclasses.replace(s, printed=s.corrected, corrected=None).run(0).status == "VERIFIED"
     assert s.run(0).status == "REFUTED"
+
+
+def test_the_zero_test_decides_rational_functions_exactly_and_expands_anything_else():
+    from proofs_check._symbolic import _zero
+    x, y = sp.symbols("x y", positive=True)
+    assert _zero((x ** 2 - y ** 2) / (x - y) - (x + y))                 # cancels only after a gcd
+    assert _zero(sp.Matrix([[x, y], [y, x + 1]]).inv()[0, 1] - y / (y ** 2 - x ** 2 - x))
+    assert not _zero(1 / (x + y) - 1 / x - 1 / y)
+    assert not _zero((x + y) ** 3 - x ** 3 - y ** 3 - 3 * x * y * (x + y) + sp.Rational(1, 10 ** 30))
+    assert _zero(sp.Float(0.5) * x - x / 2)                             # the generic ops' 0.5 is 1/2
+    assert _zero(sp.log(x * y) - sp.log(x) - sp.log(y)) and not _zero(sp.sqrt(x) - x)   # not rational: expanded
+
+
+def test_a_symbolic_inverse_is_sympys_and_a_singular_matrix_is_still_refused():
+    from proofs_check._symbolic import inv
+    a, b, c = sp.symbols("a b c", positive=True)
+    m = sp.Matrix([[a, b, 0], [b, c, a], [0, a, b]])
+    assert inv(m) == m.inv(method="LU")
+    singular = sp.Matrix([[a, 1], [a ** 2 + a * b, a + b]])     # LU alone divides by a pivot that is 0
+    with pytest.raises(sp.matrices.exceptions.NonInvertibleMatrixError):
+        inv(singular)
+    at_the_probe_point = sp.Matrix([[a, sp.Rational(3, 2)], [1, 1]])     # det a - 3/2 is 0 at a = 3/2
+    assert inv(at_the_probe_point) == at_the_probe_point.inv(method="LU")

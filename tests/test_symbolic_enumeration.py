@@ -41,6 +41,18 @@ def test_every_critical_point_of_the_mhvae_problem_is_enumerated_and_the_closed_
             assert abs(g_claimed - best) <= mpmath.mpf(10) ** -40 * (1 + abs(best)), (branch.truth, g_claimed, best)
 
 
+def test_a_claimed_point_asked_again_is_the_one_computed_afresh():
+    """claimed_point keeps its results per problem and point: asked again (as the global-minimum check asks at
+    the stationarity check's points), each point gives what a fresh problem computes there, and a caller that
+    changes the values it was given changes nothing kept."""
+    problem = build_problem(t5.THEOREM)
+    points = [p for branch in sample(problem, random.Random(0)).branches.values() for p in branch.samples[:2]]
+    first = [claimed_point(problem, p) for p in points]
+    for values, _, _ in first:
+        values.clear()
+    fresh = build_problem(t5.THEOREM)
+    assert [claimed_point(problem, p) for p in points] == [claimed_point(fresh, p) for p in points]
+
 
 @pytest.mark.parametrize("theorem", [t3.THEOREM, t5.THEOREM], ids=["theorem3", "theorem5"])
 def test_every_point_enumerated_is_critical_on_its_face(theorem):

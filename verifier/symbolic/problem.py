@@ -32,6 +32,9 @@ class Problem:
     boundaries: tuple[sp.Expr, ...]          # split = boundary, as expressions of the other parameters
     gradient: dict[sp.Symbol, sp.Expr]
     gradient_terms: dict[sp.Symbol, tuple[sp.Expr, ...]]   # the Add terms of each dg/dv, for its scale
+    # claimed_point's results by parameter point: the global-minimum check asks again at the points the
+    # stationarity check evaluated, and each exact evaluation of a closed form costs tens of milliseconds
+    claimed_at: dict = field(default_factory=dict, repr=False, compare=False)
 
     def is_open(self, v: sp.Symbol) -> bool:
         """Domain (0, inf) for variables declared positive (standard deviations), else [0, inf)."""
@@ -178,6 +181,14 @@ def parameters_text(problem: Problem, point: Mapping) -> dict:
 def claimed_point(problem: Problem, point: Mapping) -> tuple[dict | None, str, tuple[str, ...]]:
     """The closed-form values at ``point`` as 60-digit reals; or None, why they are unusable (the first
     reason) and the closed forms that are not a finite real inside their domain there."""
+    at = tuple(sorted(point.items(), key=lambda item: str(item[0])))
+    if at not in problem.claimed_at:
+        problem.claimed_at[at] = _claimed_point(problem, point)
+    values, why, unusable = problem.claimed_at[at]
+    return (None if values is None else dict(values)), why, unusable
+
+
+def _claimed_point(problem: Problem, point: Mapping) -> tuple[dict | None, str, tuple[str, ...]]:
     values, reasons, unusable = {}, [], []
     for v in problem.variables:
         value = real(problem.closed[v].xreplace(point))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
+from scipy.linalg import blas
 from threadpoolctl import threadpool_limits
 
 from . import mnist
@@ -57,11 +58,28 @@ def half_unit(printed: str) -> float:
 def second_moment(options: mnist.MnistOptions, weights: np.ndarray | None = None) -> np.ndarray:
     """E[p p^T] over the images' 784 pixels p (centred first when the convention says so), each image
     counted ``weights`` times (a bootstrap resample; default once).  Both tables are blocks of it."""
-    flat = mnist.images(options).reshape(options.images, -1)
-    w = np.ones(len(flat)) if weights is None else weights
-    if options.centre:
-        flat = flat - (w @ flat / w.sum())[None, :]
-    return (flat * w[:, None]).T @ flat / w.sum()
+    return _weighted_second_moment(pixel_rows(options), options.centre, weights)
+
+
+def pixel_rows(options: mnist.MnistOptions) -> np.ndarray:
+    """The images as rows of their 784 pixels (N x 784)."""
+    return mnist.images(options).reshape(options.images, -1)
+
+
+def _weighted_second_moment(rows: np.ndarray, centre: bool, weights: np.ndarray | None) -> np.ndarray:
+    if weights is not None:
+        drawn = weights > 0         # an image a resample never draws adds nothing (about 1/e of them)
+        rows, weights = rows[drawn], weights[drawn]
+    else:
+        weights = np.ones(len(rows))
+    total = weights.sum()
+    if centre:
+        rows = rows - (weights @ rows / total)[None, :]
+    scaled = rows * np.sqrt(weights)[:, None]
+    # A symmetric rank-k update: the upper triangle of scaled^T scaled, half a general product's work
+    # (scaled.T is Fortran-ordered, so BLAS reads it without a copy).
+    upper = blas.dsyrk(1.0, scaled.T)
+    return (np.triu(upper) + np.triu(upper, 1).T) / total
 
 
 def quadrant_pixels(options: mnist.MnistOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -97,9 +115,10 @@ def bootstrap_values(tables, options: mnist.MnistOptions, bootstrap: int, seed: 
     """Per table, (bootstrap, len(index)) values over resamples of the images (one resample serves every table)."""
     rng = np.random.default_rng(seed)
     out = [[] for _ in tables]
+    rows = pixel_rows(options)
     for _ in range(bootstrap):
         w = np.bincount(rng.integers(0, options.images, options.images), minlength=options.images).astype(float)
-        M = second_moment(options, w)
+        M = _weighted_second_moment(rows, options.centre, w)
         for values, table in zip(out, tables):
             values.append(at(theta(table, options, M), table.index))
     return [np.array(v) for v in out]
