@@ -58,8 +58,9 @@ def threshold_values(theorem: Theorem, hyper: dict, vectors: dict, n: int) -> np
                         f"exist only once the data are drawn; write it in the hyperparameters and fixed vectors "
                         f"(a threshold the data define, as a mean of discarded eigenvalues: thresholds=(sp.Integer(1),), "
                         f"the data's unit, or thresholds=()), or give the model its own data_strategy")
+    at_hyper = expr.subs(subs)          # the same for every index: substituted once
     for i in range(n):
-        out[i] = float(expr.subs(subs).subs({s: float(v[i]) for s, v in per_index.items()}))
+        out[i] = float(at_hyper.subs({s: float(v[i]) for s, v in per_index.items()}))
     return out
 
 
