@@ -157,22 +157,23 @@ def _positive_critical_points(expr: sp.Expr, plain: list, partials: list | None 
     ``partials``: d expr / d x for x in ``plain`` where the caller has them (None: differentiated here)."""
     equations, poles = [], set()
     partials = [sp.diff(expr, x) for x in plain] if partials is None else partials
+    y = sp.Dummy("y")
+    gens = [y, *plain]
     for x, partial in zip(plain, partials, strict=True):
         numerator, denominator = sp.fraction(sp.together(partial))
         try:
-            sp.Poly(numerator, *plain)
+            # expanded once, here, as the polynomial the basis takes (an expression was expanded again there)
+            equations.append(sp.Poly(numerator, *gens))
         except sp.PolynomialError:
             return [], f"dg/d{x} has a non-polynomial numerator {numerator}"
-        equations.append(numerator)
         poles |= _pole_factors(denominator, plain)
-    y = sp.Dummy("y")
     # y * prod(free) * prod(poles) = 1: the solutions with a free variable at 0 belong to smaller faces, and
     # those where a denominator of the gradient vanishes are no critical points of g at all -- yet they can
     # form a curve (complex: 841 lambda^2 + 900 = 0 in Theorem 3's g), which made every MHVAE system look
     # positive-dimensional ("the critical set is not finite") before the poles were removed.
-    equations.append(y * sp.Mul(*plain) * sp.Mul(*sorted(poles, key=sp.default_sort_key)) - 1)
+    equations.append(sp.Poly(y * sp.Mul(*plain) * sp.Mul(*sorted(poles, key=sp.default_sort_key)) - 1, *gens))
     try:
-        solutions, why = call_with_budget(FACE_CPU_SECONDS, _lex_solutions, equations, [y, *plain])
+        solutions, why = call_with_budget(FACE_CPU_SECONDS, _lex_solutions, equations, gens)
     except (NotImplementedError, BasePolynomialError) as exc:
         return [], f"sympy cannot solve the critical-point system ({type(exc).__name__}: {exc})"
     except BudgetExceeded:
