@@ -162,7 +162,7 @@ def _positive_critical_points(expr: sp.Expr, plain: list, partials: list | None 
     for x, partial in zip(plain, partials, strict=True):
         numerator, denominator = sp.fraction(sp.together(partial))
         try:
-            # expanded once, here, as the polynomial the basis takes (an expression was expanded again there)
+            # built as the polynomial groebner takes: handed the expression, it expanded it a second time
             equations.append(sp.Poly(numerator, *gens))
         except sp.PolynomialError:
             return [], f"dg/d{x} has a non-polynomial numerator {numerator}"
