@@ -66,3 +66,56 @@ def test_the_gradient_through_shared_values_is_the_written_out_objective_s():
     theirs = torch.autograd.grad(_by_hand(leaves2).sum(), list(leaves2.values()))
     for g, h in zip(ours, theirs):
         assert torch.allclose(g, h, rtol=1e-13, atol=1e-13)
+
+
+def test_an_inverse_is_nan_where_singular_and_differentiates_as_the_plain_inverse():
+    """NaN where a matrix is singular (a step the minimiser rejects); elsewhere the value is torch's inverse to
+    the bit, and its Hessian, taken as the minimiser takes it (one batched backward pass over every direction),
+    is the plain inverse's -- without a selection whose derivative loops over the directions."""
+    from torch.func import hessian
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class AtenCalls(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.where = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.where += func.__name__.startswith("where")
+            return func(*args, **(kwargs or {}))
+
+    objective = Trace(sp.Inverse(A) * C) + Trace(sp.Inverse(A) * sp.Inverse(A))
+
+    def lowered(x, c, k):
+        return evaluate(objective, {"A": x.reshape(*x.shape[:-1], k, k), "C": c}, {n: k})
+
+    def plain(x, c, k):
+        inverse = torch.linalg.inv(x.reshape(k, k))
+        return torch.trace(inverse @ c) + torch.trace(inverse @ inverse)
+
+    where_calls = []
+    for k in (2, 3):
+        g = torch.Generator().manual_seed(k)
+        x = (torch.randn(4, k * k, generator=g, dtype=torch.float64)
+             + 3 * torch.eye(k, dtype=torch.float64).reshape(1, -1))
+        c = torch.randn(4, k, k, generator=g, dtype=torch.float64)
+        x[0] = 0.0                                                # singular
+        with torch.no_grad():
+            value = lowered(x, c, k)
+        assert torch.isnan(value[0])
+        inverse = torch.linalg.inv(x[1:].reshape(-1, k, k))
+        expected = (torch.diagonal(inverse @ c[1:], dim1=-2, dim2=-1).sum(-1)
+                    + torch.diagonal(inverse @ inverse, dim1=-2, dim2=-1).sum(-1))
+        torch.testing.assert_close(value[1:], expected, rtol=0, atol=0)
+        x = x[1:].clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(lowered(x, c[1:], k).sum(), x, create_graph=True)
+        directions = torch.eye(k * k, dtype=torch.float64)[:, None, :].expand(-1, 3, k * k)
+        with AtenCalls() as calls:
+            (rows,) = torch.autograd.grad(grad, x, grad_outputs=directions, is_grads_batched=True)
+        where_calls.append(calls.where)
+        for b in range(3):
+            torch.testing.assert_close(rows[:, b], hessian(plain)(x[b].detach(), c[1 + b], k), rtol=1e-10, atol=1e-12)
+    assert where_calls[0] == where_calls[1]        # 4 and 9 directions: no selection repeated per direction
+    negative = -torch.diag(torch.tensor([2.0, 3.0, 5.0], dtype=torch.float64))[None]
+    inverse = evaluate(sp.Inverse(A), {"A": negative}, DIMS)
+    assert torch.equal(torch.signbit(inverse), torch.signbit(torch.linalg.inv(negative)))   # -0.0 stays -0.0

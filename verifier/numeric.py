@@ -5,7 +5,8 @@ instance x restart problems are advanced together, one tensor operation per
 step.  The method is a damped Newton (Levenberg-Marquardt) iteration: exact
 per-problem Hessians (the objectives have at most a few hundred parameters at
 the sizes we verify), a Cholesky solve of ``H + mu I``
-with ``mu`` raised until the shifted Hessian is positive definite and the step
+with ``mu`` raised until the shifted Hessian is positive definite (at once, with
+no evaluation at a step that would be rejected for want of it) and the step
 lowers the loss.  It converges quadratically at non-degenerate minima and
 linearly where the theorem's optimum is degenerate (an index exactly at its
 threshold), which is why the loop keeps polishing past the gradient tolerance.
@@ -34,11 +35,9 @@ from dataclasses import dataclass
 import sympy as sp
 import torch
 
+from .damping import STALL_LIMIT, Damping
 from .error_model import GRAD_RTOL, HESSIAN_RTOL, LOSS_ROUNDING_ULPS, RESTART_TIE_RTOL, UNBOUNDED_FACTOR
 from .lowering import evaluate
-
-# Iterations without progress after which a problem within the gradient tolerance stops.
-STALL_LIMIT = 6
 
 # A trial point's Hessian is taken with its gradient, from one graph, and kept where the step is accepted, when
 # the iteration has at most this many Hessian entries (live problems x parameters^2) and most of its problems'
@@ -293,25 +292,25 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
     reached = torch.where(gnorm <= settings.grad_rtol * pscale, 0, -1)
     last_accepted = torch.ones(N, dtype=torch.bool, device=device)
     noise_factor = LOSS_ROUNDING_ULPS * torch.finfo(dtype).eps
-    it = 0
-    for it in range(1, settings.max_iterations + 1):
+    damping = Damping(mu, stalls, ran, pscale, settings.max_iterations)
+    while True:
         # Stop a problem once its gradient is far below tolerance, or once it is within tolerance
         # and has stalled: no step lowers the loss beyond rounding or halves the gradient.  (Counting
         # merely accepted steps let float64 noise in the gradient keep a problem alive to the cap.)
         # ... and once it has diverged: below -UNBOUNDED_FACTOR x its scale no minimum is left to find.
         stationary = gnorm <= settings.grad_rtol * pscale
         finished = ((gnorm <= 1e-4 * settings.grad_rtol * pscale) | (stationary & (stalls >= STALL_LIMIT))
-                    | diverged(f, pscale))
+                    | diverged(f, pscale) | (ran >= settings.max_iterations))
         live = (~finished).nonzero().squeeze(-1)
         if live.numel() == 0:          # the one host sync per iteration: whether to go on
             break
+        live, L = damping.positive_definite(H, live, stationary, eye)
+        if live.numel() == 0:
+            continue
         ran[live] += 1
         sub = {k: v[live] for k, v in env.items()}
         Hl, gl, fl, mul = H[live], g[live], f[live], mu[live]
-        L, info = torch.linalg.cholesky_ex(Hl + mul[:, None, None] * eye)
-        pd = info == 0
-        safe_L = torch.where(pd[:, None, None], L, eye.expand_as(L))
-        x_new = x[live] - torch.cholesky_solve(gl.unsqueeze(-1), safe_L).squeeze(-1)
+        x_new = x[live] - torch.cholesky_solve(gl.unsqueeze(-1), L).squeeze(-1)
         with_trial = (live.numel() * P * P <= HESSIAN_WITH_TRIAL_ENTRIES
                       and 2 * int(last_accepted[live].sum()) >= live.numel())
         f_new, g_new, H_new = derivatives(x_new, sub, hessian=with_trial)
@@ -320,7 +319,7 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
         # decrease -- one that keeps the loss within rounding and lowers the gradient.
         noise = noise_factor * torch.maximum(fl.abs(), pscale[live])
         improves = (f_new < fl) | ((f_new <= fl + noise) & (gnorm_new < gnorm[live]))
-        accept = pd & torch.isfinite(f_new) & improves
+        accept = torch.isfinite(f_new) & improves
         # Quadratic convergence, and the linear one at a degenerate (quartic) minimum, both cut
         # the gradient by more than half per step; noise-level dithering does not.
         progress = accept & ((f_new < fl - noise) | (gnorm_new <= 0.5 * gnorm[live]))
@@ -331,7 +330,7 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
         mu[live] = torch.where(accept, mul * 0.3, mul * 10.0).clamp(1e-16 * pscale[live], 1e16 * pscale[live])
         stalls[live] = torch.where(progress, torch.zeros_like(stalls[live]), stalls[live] + 1)
         now_within = (gnorm[live] <= settings.grad_rtol * pscale[live]) & (reached[live] < 0)
-        reached[live] = torch.where(now_within, it, reached[live])
+        reached[live] = torch.where(now_within, ran[live], reached[live])
         last_accepted[live] = accept
         if with_trial:
             H[live] = torch.where(accept[:, None, None], H_new, Hl)
@@ -341,7 +340,10 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
                 _, _, H_moved = derivatives(x[moved], {k: v[moved] for k, v in env.items()}, hessian=True)
                 H[moved] = H_moved
 
-    return NewtonRun(x, f, g, H, ran, reached, it)
+    # The loop's count as it was when every live problem took each iteration: one past the slowest
+    # problem's last, or the cap.
+    iterations = min((int(ran.max()) if N else 0) + 1, settings.max_iterations)
+    return NewtonRun(x, f, g, H, ran, reached, iterations)
 
 
 def best_restarts(run: NewtonRun, scale: torch.Tensor, settings: MinimiserSettings):
