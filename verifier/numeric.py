@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import sympy as sp
 import torch
 
-from .damping import STALL_LIMIT, Damping
+from .damping import Damping
 from .error_model import GRAD_RTOL, HESSIAN_RTOL, LOSS_ROUNDING_ULPS, RESTART_TIE_RTOL, UNBOUNDED_FACTOR
 from .lowering import evaluate
 
@@ -284,23 +284,22 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
     device, dtype = x.device, x.dtype
     x = x.clone()
     eye = torch.eye(P, dtype=dtype, device=device)
-    mu = 1e-3 * pscale
+    damping = Damping(pscale, settings.max_iterations)
+    ran = damping.ran
     f, g, H = derivatives(x, env, hessian=True)
     gnorm = g.norm(dim=-1)
-    stalls = torch.zeros(N, dtype=torch.long, device=device)
-    ran = torch.zeros(N, dtype=torch.long, device=device)
     reached = torch.where(gnorm <= settings.grad_rtol * pscale, 0, -1)
     last_accepted = torch.ones(N, dtype=torch.bool, device=device)
     noise_factor = LOSS_ROUNDING_ULPS * torch.finfo(dtype).eps
-    damping = Damping(mu, stalls, ran, pscale, settings.max_iterations)
     while True:
         # Stop a problem once its gradient is far below tolerance, or once it is within tolerance
         # and has stalled: no step lowers the loss beyond rounding or halves the gradient.  (Counting
         # merely accepted steps let float64 noise in the gradient keep a problem alive to the cap.)
         # ... and once it has diverged: below -UNBOUNDED_FACTOR x its scale no minimum is left to find.
+        # (The stall and the iteration cap are the damping's counts: ``Damping.ended``.)
         stationary = gnorm <= settings.grad_rtol * pscale
-        finished = ((gnorm <= 1e-4 * settings.grad_rtol * pscale) | (stationary & (stalls >= STALL_LIMIT))
-                    | diverged(f, pscale) | (ran >= settings.max_iterations))
+        finished = ((gnorm <= 1e-4 * settings.grad_rtol * pscale) | damping.ended(stationary)
+                    | diverged(f, pscale))
         live = (~finished).nonzero().squeeze(-1)
         if live.numel() == 0:          # the one host sync per iteration: whether to go on
             break
@@ -309,7 +308,7 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
             continue
         ran[live] += 1
         sub = {k: v[live] for k, v in env.items()}
-        Hl, gl, fl, mul = H[live], g[live], f[live], mu[live]
+        Hl, gl, fl = H[live], g[live], f[live]
         x_new = x[live] - torch.cholesky_solve(gl.unsqueeze(-1), L).squeeze(-1)
         with_trial = (live.numel() * P * P <= HESSIAN_WITH_TRIAL_ENTRIES
                       and 2 * int(last_accepted[live].sum()) >= live.numel())
@@ -327,8 +326,7 @@ def damped_newton(derivatives: Derivatives, x: torch.Tensor, env: dict, pscale: 
         f[live] = torch.where(accept, f_new, fl)
         g[live] = torch.where(accept[:, None], g_new, gl)
         gnorm[live] = torch.where(accept, gnorm_new, gnorm[live])
-        mu[live] = torch.where(accept, mul * 0.3, mul * 10.0).clamp(1e-16 * pscale[live], 1e16 * pscale[live])
-        stalls[live] = torch.where(progress, torch.zeros_like(stalls[live]), stalls[live] + 1)
+        damping.record(live, accept, progress)
         now_within = (gnorm[live] <= settings.grad_rtol * pscale[live]) & (reached[live] < 0)
         reached[live] = torch.where(now_within, ran[live], reached[live])
         last_accepted[live] = accept
