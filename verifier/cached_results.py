@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime, timezone
 
+from . import kernels
 from .cache import EvidenceCache, Unfingerprintable, fingerprint, key, library_versions, short, source_digest
 from .report.sections import Figure, ReportSettings, Section
 from .report.write import figure_png
@@ -24,7 +25,7 @@ OFF = "computed (the evidence cache is off)"
 def _run_parts(settings: ReportSettings) -> dict:
     import torch
     return {"profile": settings.profile, "seed": settings.seed, "device": settings.device,
-            "torch_threads": torch.get_num_threads(), "versions": library_versions(), "source": source_digest()}
+            "torch_threads": torch.get_num_threads(), "kernels": kernels.mode(), "versions": library_versions(), "source": source_digest()}
 
 
 def theorem_key(theorem, prof, settings: ReportSettings) -> str | None:

@@ -5,8 +5,9 @@ A certified minimisation depends on the model (its objective, variables and data
 instance, the instance's loss scale (from which the starting points and the certificate's tolerances
 are drawn), the minimiser's settings, the device and the torch thread count, the libraries and the
 engine's source -- not on the claims judged at the point, nor on the other instances of its batch
-(each problem of a batch is advanced on its own; tests/test_minimiser_cache.py checks that an instance
-minimised alone and in a batch gives the same bits).  Each instance's result (every restart's loss, the
+(each problem of a batch is advanced on its own, with kernels that keep its bits whatever the batch --
+``verifier.kernels``; tests/test_minimiser_cache.py checks that an instance minimised alone and in a batch
+gives the same bits, and nothing is kept where the kernels cannot promise it).  Each instance's result (every restart's loss, the
 ladder's rungs, the certificate) is stored under a key of all of these, so a variant whose closed form
 changes -- the loop of a theorist who edits a formula and checks again -- re-judges the points it
 already has.  Where a changed closed form changes an instance's loss scale the key changes with it
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import kernels
 from .cache import DISABLED, EvidenceCache, Unfingerprintable, engine_parts, fingerprint, key, short, warn
 from .numeric import MinimiserResult, MinimiserSettings
 
@@ -53,6 +55,10 @@ class RowStore:
     def __init__(self, cache: EvidenceCache, kind: str, model, settings: MinimiserSettings, device: str,
                  not_kept: str | None = None):
         """``not_kept``: why nothing is kept although ``cache`` may be on (its results are computed elsewhere)."""
+        dependence = (kernels.batch_dependence(settings.cpu_threads or torch.get_num_threads())
+                      if not_kept is None and cache.enabled and device == "cpu" else None)
+        if dependence:                     # the premise of keeping rows per instance does not hold
+            not_kept = f"not cached: a problem's bits may depend on its batch ({dependence})"
         self.cache, self.kind, self.not_kept = (DISABLED, kind, not_kept) if not_kept else (cache, kind, None)
         self._model, self._settings, self._device = model, settings, device
 
@@ -67,7 +73,8 @@ class RowStore:
         except Unfingerprintable:          # a model holding something whose content cannot be stated
             return None
         return {"model": model, "settings": fingerprint(self._settings), "device": self._device,
-                "torch_threads": self._settings.cpu_threads or torch.get_num_threads(), **engine_parts()}
+                "torch_threads": self._settings.cpu_threads or torch.get_num_threads(), "kernels": kernels.mode(),
+                **engine_parts()}
 
     @property
     def enabled(self) -> bool:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import sympy as sp
 import torch
 
+from . import kernels
 from .damping import Damping
 from .error_model import GRAD_RTOL, HESSIAN_RTOL, LOSS_ROUNDING_ULPS, RESTART_TIE_RTOL, UNBOUNDED_FACTOR
 from .lowering import evaluate
@@ -139,7 +140,11 @@ class Derivatives:
                         dtype=self.dtype, device=self.device)
 
     def __call__(self, x: torch.Tensor, env: dict, hessian: bool):
-        """(loss (N,), gradient (N, P), Hessian (N, P, P) or None)."""
+        """(loss (N,), gradient (N, P), Hessian (N, P, P) or None).  A lone problem is computed as a pair
+        (``kernels.paired``), so that its bits are those it has in any batch."""
+        if x.shape[0] == 1:
+            f, g, H = self(*kernels.paired(x, env), hessian)
+            return f[:1], g[:1], None if H is None else H[:1]
         with torch.enable_grad():
             x = x.detach().requires_grad_(True)
             f = self.loss(x, env)
@@ -195,8 +200,11 @@ def pseudo_newton_step(derivatives: Derivatives, x: torch.Tensor, env: dict) -> 
     """x (B, P) moved by one Newton step with the Hessian's pseudo-inverse: where each point's exact minimiser
     lies, to first order. Directions of zero curvature (the objective's symmetries) are left alone; directions
     of small but real curvature, which |grad| / curvature above a null cutoff does not bound, are not."""
+    n = x.shape[0]
+    if n == 1:                           # as in any batch (kernels.paired): a lone product by a column differs
+        x, env = kernels.paired(x, env)
     _, g, H = derivatives(x, env, hessian=True)
-    return x - (torch.linalg.pinv(H, rtol=1e-12, hermitian=True) @ g.unsqueeze(-1)).squeeze(-1)
+    return (x - (torch.linalg.pinv(H, rtol=1e-12, hermitian=True) @ g.unsqueeze(-1)).squeeze(-1))[:n]
 
 
 def hessian_eigenvalues(H: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 
 from . import cached_results as cached
+from . import kernels
 from .allocator import keep_freed_memory
 from .cache import DISABLED, EvidenceCache
 from .distributed import WorkerPool
@@ -47,7 +48,7 @@ def environment(settings: ReportSettings, command: str) -> dict:
     device_name = torch.cuda.get_device_name(0) if settings.device == "cuda" else platform.processor() or "cpu"
     return {"command": command, "profile": settings.profile, "seed": settings.seed, "device": settings.device,
             "device_name": device_name, "python": platform.python_version(), "platform": platform.platform(),
-            "packages": versions, "torch_threads": torch.get_num_threads()}
+            "packages": versions, "torch_threads": torch.get_num_threads(), "kernels": kernels.mode()}
 
 
 # ---------------------------------------------------------------- theorems

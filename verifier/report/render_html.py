@@ -254,7 +254,7 @@ def sections(report: dict, images: dict[str, bytes]) -> str:
 def environment(report: dict) -> str:
     env = report["environment"]
     rows = [[_e(k), _cell(env[k])] for k in ("profile", "seed", "device", "device_name", "python", "platform",
-                                             "torch_threads", "ran_on")]
+                                             "torch_threads", "kernels", "ran_on") if k in env]
     rows += [[_e(name), _cell(v)] for name, v in env["packages"].items()]
     sizes = ", ".join(f"{k}={v}" for k, v in report["settings"].items() if k not in ("profile", "seed", "device"))
     return (f'<h2 id="environment">Environment</h2><p>Rerun with:</p><pre><code>{_e(env["command"])}</code></pre>'

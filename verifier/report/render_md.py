@@ -184,8 +184,10 @@ def environment(report: dict) -> list[str]:
     env = report["environment"]
     out = [_anchor("environment"), "## Environment", "", "Rerun with:", "", "```bash", env["command"], "```", "",
            "| setting | value |", "|---|---|"]
-    for k in ("profile", "seed", "device", "device_name", "python", "platform", "torch_threads",
+    for k in ("profile", "seed", "device", "device_name", "python", "platform", "torch_threads", "kernels",
               "ran_on"):
+        if k not in env:          # reports written before the field was added
+            continue
         out.append(f"| {k} | {escape(env[k])} |")
     out += [f"| {escape(name)} | {escape(v)} |" for name, v in env["packages"].items()]
     out += ["", f"Sizes of the `{report['settings']['profile']}` profile: "
