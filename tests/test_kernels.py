@@ -61,9 +61,11 @@ def test_a_problems_derivatives_have_the_same_bits_alone_and_in_a_batch(objectiv
 
 def test_a_pair_is_the_problem_twice_as_copies():
     x, y, c = torch.randn(1, 5, dtype=torch.float64), torch.randn(1, 3, 2, dtype=torch.float64), 0.5
-    px, penv = kernels.paired(x, {"Y": y, "c": c, "t": torch.tensor(2.0)})
+    shared = torch.randn(3, 3, dtype=torch.float64)
+    px, penv = kernels.paired(x, {"Y": y, "c": c, "t": torch.tensor(2.0), "S": shared})
     assert torch.equal(px, torch.cat([x, x])) and px.is_contiguous() and px.stride(0) == 5
     assert torch.equal(penv["Y"], torch.cat([y, y])) and penv["c"] == c and penv["t"].dim() == 0
+    assert penv["S"] is shared                    # not a problem's own: shared by every problem
 
 
 @needs_mkl
@@ -117,3 +119,21 @@ def test_importing_the_package_asks_for_reproducible_kernels_and_a_late_import_t
     assert described == ("3 minimisations computed (not cached: a problem's bits may depend on its batch (MKL, "
                          "not reproducible: torch's linear algebra ran before the verifier was imported; set "
                          "MKL_CBWR=AUTO))")
+
+
+@needs_mkl
+def test_where_mkls_setting_cannot_be_read_the_environment_decides(monkeypatch):
+    """An MKL linked otherwise than into torch's library: its setting is not read back, and MKL_CBWR is all there
+    is to go by (set, as the package sets it, the premise stands; unset, nothing is kept)."""
+    monkeypatch.setattr(kernels, "_mkl_branch", lambda library_dir: None)
+    kernels.mode.cache_clear()
+    try:
+        monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+        assert kernels.mode() == "MKL, MKL_CBWR=COMPATIBLE" and kernels.batch_dependence(1) is None
+        kernels.mode.cache_clear()
+        monkeypatch.delenv("MKL_CBWR")
+        assert kernels.mode() == "MKL, MKL_CBWR=" and kernels.batch_dependence(1).startswith("MKL, MKL_CBWR=: ")
+    finally:
+        monkeypatch.undo()
+        kernels.mode.cache_clear()
+    assert kernels.mode().startswith("MKL, reproducible")

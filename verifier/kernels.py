@@ -45,13 +45,14 @@ def request_reproducible() -> None:
 @functools.cache
 def mode() -> str:
     """The CPU kernels of this process, in words: ``"MKL, reproducible (branch N)"``, ``"MKL, not
-    reproducible"``, ``"no MKL"`` or ``"MKL, unknown"`` (its setting could not be read)."""
+    reproducible"``, ``"no MKL"``, or ``"MKL, MKL_CBWR=..."`` where MKL's own setting could not be read (an
+    MKL linked otherwise than into torch's library) and the environment's is all there is to go by."""
     import torch
     if not torch.backends.mkl.is_available():
         return "no MKL"
     branch = _mkl_branch(Path(torch.__file__).parent / "lib")
     if branch is None:
-        return "MKL, unknown"
+        return f"MKL, {REPRODUCIBLE[0]}={os.environ.get(REPRODUCIBLE[0], '')}"
     return "MKL, not reproducible" if branch == _MKL_CBWR_BRANCH_OFF else f"MKL, reproducible (branch {branch})"
 
 
@@ -62,16 +63,21 @@ def batch_dependence(threads: int) -> str | None:
     lone problem's own work is split, in another order (measured from 20 x 20 up, whatever ``MKL_CBWR`` says)."""
     if threads > 1:
         return f"{threads} threads split a lone problem's work otherwise than a batch's"
-    if mode() == "no MKL" or mode().startswith("MKL, reproducible"):
+    if mode() == "no MKL" or mode().startswith("MKL, reproducible") or _unread_but_requested(mode()):
         return None
     return f"{mode()}: torch's linear algebra ran before the verifier was imported; set MKL_CBWR=AUTO"
+
+
+def _unread_but_requested(kernels: str) -> bool:
+    """MKL's setting unread, and MKL_CBWR set: every value MKL takes is a reproducible mode."""
+    return kernels.startswith(f"MKL, {REPRODUCIBLE[0]}=") and kernels != f"MKL, {REPRODUCIBLE[0]}="
 
 
 def _mkl_branch(library_dir: Path) -> int | None:
     """MKL's reproducibility setting, from the copy linked into torch (``mkl_serv_cbwr_get``); None where it
     cannot be read."""
     import ctypes
-    for path in sorted(library_dir.glob("*torch_cpu*")):
+    for path in sorted(library_dir.glob("*torch_cpu*")) + sorted(library_dir.glob("*mkl*")):
         try:
             get = ctypes.CDLL(str(path)).mkl_serv_cbwr_get
         except (OSError, AttributeError):
@@ -82,12 +88,14 @@ def _mkl_branch(library_dir: Path) -> int | None:
 
 
 def paired(x, env: dict):
-    """A batch of one problem (``x`` (1, P), ``env``'s tensors with leading dimension 1) as a batch of two: the
-    problem twice.  Take the first row of what is computed from them."""
+    """A batch of one problem (``x`` (1, P); ``env``'s per-problem tensors, leading dimension 1) as a batch of two:
+    the problem twice.  Take the first row of what is computed from them.  Numbers and tensors without that
+    leading dimension (shared by every problem) are left as they are."""
     import torch
     twice = lambda t: torch.cat([t, t])          # a copy, laid out as any batch is (not a stride-0 view)
-    return twice(x), {k: twice(v) if _batched(v) else v for k, v in env.items()}
+    return twice(x), {k: twice(v) if _one_problem(v) else v for k, v in env.items()}
 
 
-def _batched(value) -> bool:
-    return getattr(value, "dim", lambda: 0)() >= 1
+def _one_problem(value) -> bool:
+    shape = getattr(value, "shape", ())
+    return len(shape) >= 1 and shape[0] == 1
