@@ -1,10 +1,21 @@
 """The lowering of a sympy objective to torch: a repeated subexpression is computed once per evaluation."""
+import warnings
+
+import numpy as np
+import pytest
 import sympy as sp
 import torch
+from hypothesis import HealthCheck, given, seed, settings
 from sympy import MatrixSymbol, Trace, log
 from torch.overrides import TorchFunctionMode
 
+from theorems import REGISTRY
+from verifier.batch import group_by_dims, instantiate
+from verifier.data_form import data_form_derivatives
+from verifier.loader import load_spec
 from verifier.lowering import evaluate
+from verifier.numeric import Derivatives, Parametrisation
+from verifier.strategies import instance_batches
 
 n = sp.Symbol("n", integer=True, positive=True)
 A, B, C = (MatrixSymbol(name, n, n) for name in "ABC")
@@ -127,3 +138,67 @@ def test_an_inverse_is_nan_where_singular_and_differentiates_as_the_plain_invers
     negative = -torch.diag(torch.tensor([2.0, 3.0, 5.0], dtype=torch.float64))[None]
     inverse = evaluate(sp.Inverse(A), {"A": negative}, DIMS)
     assert torch.equal(torch.signbit(inverse), torch.signbit(torch.linalg.inv(negative)))   # -0.0 stays -0.0
+
+
+@pytest.mark.parametrize("name", REGISTRY)
+def test_no_registered_objectives_hessian_loops_over_its_directions(name):
+    """The minimiser's Hessian is one batched backward pass over every direction (``is_grads_batched``, torch's
+    legacy vmap); an operation without a batching rule there runs once per direction instead, silently (a
+    selection's derivative, torch's inverse's ``matmul``s: a third of Theorem 3's tensor operations).  None is
+    met by any registered theorem's matrix objective or data form."""
+    theorem = load_spec(name)
+    batch = _one_batch(theorem)
+    dims, data = batch.dims, batch.data
+    forms = [(theorem.model.objective, Parametrisation(theorem.model, dims), None)]
+    raw = _raw_data(theorem, batch)
+    if raw is not None:
+        param, derivatives = data_form_derivatives(theorem.model.data_form, dims, torch.float64, "cpu")
+        forms.append((None, param, derivatives))
+    torch._C._debug_only_display_vmap_fallback_warnings(True)
+    try:
+        for objective, param, derivatives in forms:
+            derivatives = derivatives or Derivatives(objective, param, dims, torch.float64, "cpu", block=64)
+            env = data if objective is not None else raw
+            rows = next(iter(env.values())).shape[0]
+            x = 0.3 * torch.randn(rows, param.size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                derivatives(x, env, hessian=True)
+            loops = {str(w.message).split("batching rule for ")[1].split(".")[0]
+                     for w in caught if "batching rule for" in str(w.message)}
+            assert not loops, f"{name}: the batched Hessian loops over its directions in {sorted(loops)}"
+    finally:
+        torch._C._debug_only_display_vmap_fallback_warnings(False)
+
+
+def _one_batch(theorem):
+    """A batch of the theorem's instances as its searches draw them (a fixed seed): of the shapes drawn, the one
+    with the most latent dimensions."""
+    drawn = []
+
+    @settings(max_examples=8, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @seed(5)
+    @given(instance_batches(theorem, 4, 3))
+    def draw(instances):
+        drawn.extend(instances)
+
+    draw()
+    group = max(group_by_dims(theorem, drawn), key=lambda g: (sum(g[0][2].values()), len(g)))
+    return instantiate(theorem, group)
+
+
+def _raw_data(theorem, batch) -> dict | None:
+    """The data form's inputs for the batch's instances that give data of one shape (None: no data form, or no
+    instance gives data)."""
+    form = theorem.model.data_form
+    if form is None:
+        return None
+    rows = [(i, r) for i, r in enumerate(form.raw(inst) for inst in batch.instances) if r is not None]
+    shape = lambda r: sorted((k, np.shape(v)) for k, v in r.items())
+    rows = [(i, r) for i, r in rows if shape(r) == shape(rows[0][1])] if rows else []
+    if not rows:
+        return None
+    idx = [i for i, _ in rows]
+    data = {k: torch.as_tensor(np.asarray([r[k] for _, r in rows]), dtype=torch.float64) for k in rows[0][1]}
+    data.update({h.symbol.name: batch.data[h.symbol.name][idx] for h in theorem.model.hyperparameters})
+    return data
