@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as fixed_seed
 from sympy import MatrixSymbol, Trace, log
 from torch.overrides import TorchFunctionMode
 
@@ -177,7 +178,7 @@ def _one_batch(theorem):
     drawn = []
 
     @settings(max_examples=8, database=None, deadline=None, suppress_health_check=list(HealthCheck))
-    @seed(5)
+    @fixed_seed(5)
     @given(instance_batches(theorem, 4, 3))
     def draw(instances):
         drawn.extend(instances)
