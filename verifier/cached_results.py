@@ -25,7 +25,8 @@ OFF = "computed (the evidence cache is off)"
 def _run_parts(settings: ReportSettings) -> dict:
     import torch
     return {"profile": settings.profile, "seed": settings.seed, "device": settings.device,
-            "torch_threads": torch.get_num_threads(), "kernels": kernels.mode(), "versions": library_versions(), "source": source_digest()}
+            "torch_threads": torch.get_num_threads(), "kernels": kernels.mode(), "versions": library_versions(),
+            "source": source_digest()}
 
 
 def theorem_key(theorem, prof, settings: ReportSettings) -> str | None:

@@ -7,10 +7,10 @@ are drawn), the minimiser's settings, the device and the torch thread count, the
 engine's source -- not on the claims judged at the point, nor on the other instances of its batch
 (each problem of a batch is advanced on its own, with kernels that keep its bits whatever the batch --
 ``verifier.kernels``; tests/test_minimiser_cache.py checks that an instance minimised alone and in a batch
-gives the same bits, and nothing is kept where the kernels cannot promise it).  Each instance's result (every restart's loss, the
-ladder's rungs, the certificate) is stored under a key of all of these, so a variant whose closed form
-changes -- the loop of a theorist who edits a formula and checks again -- re-judges the points it
-already has.  Where a changed closed form changes an instance's loss scale the key changes with it
+gives the same bits, and nothing is kept where the kernels cannot promise it).  Each instance's result
+(every restart's loss, the ladder's rungs, the certificate) is stored under a key of all of these, so a
+variant whose closed form changes -- the loop of a theorist who edits a formula and checks again --
+re-judges the points it already has.  Where a changed closed form changes an instance's loss scale the key changes with it
 and the instance is minimised afresh: nothing is served that a fresh run would not compute.  (The
 scale comes from the claimed point's loss, whose last bit can follow the batch's shape -- torch takes
 another kernel for fractional powers of longer tensors -- so an instance drawn in another batch may
