@@ -1,7 +1,6 @@
 """The lowering of a sympy objective to torch: a repeated subexpression is computed once per evaluation."""
 import warnings
 
-import numpy as np
 import pytest
 import sympy as sp
 import torch
@@ -12,7 +11,7 @@ from torch.overrides import TorchFunctionMode
 
 from theorems import REGISTRY
 from verifier.batch import group_by_dims, instantiate
-from verifier.data_form import data_form_derivatives
+from verifier.data_form import data_form_derivatives, data_form_inputs
 from verifier.loader import load_spec
 from verifier.lowering import evaluate
 from verifier.numeric import Derivatives, Parametrisation
@@ -189,17 +188,9 @@ def _one_batch(theorem):
 
 
 def _raw_data(theorem, batch) -> dict | None:
-    """The data form's inputs for the batch's instances that give data of one shape (None: no data form, or no
-    instance gives data)."""
-    form = theorem.model.data_form
-    if form is None:
+    """The data form's inputs for the batch's first group of instances that give data (None: no data form, or
+    no instance gives data)."""
+    if theorem.model.data_form is None:
         return None
-    rows = [(i, r) for i, r in enumerate(form.raw(inst) for inst in batch.instances) if r is not None]
-    shape = lambda r: sorted((k, np.shape(v)) for k, v in r.items())
-    rows = [(i, r) for i, r in rows if shape(r) == shape(rows[0][1])] if rows else []
-    if not rows:
-        return None
-    idx = [i for i, _ in rows]
-    data = {k: torch.as_tensor(np.asarray([r[k] for _, r in rows]), dtype=torch.float64) for k in rows[0][1]}
-    data.update({h.symbol.name: batch.data[h.symbol.name][idx] for h in theorem.model.hyperparameters})
-    return data
+    groups, _ = data_form_inputs(theorem.model, batch)
+    return groups[0][1] if groups else None

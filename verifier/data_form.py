@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
 
+import numpy as np
 import torch
 
 from .lowering import evaluate
@@ -83,6 +84,28 @@ def data_form_derivatives(form: DataForm, dims: dict, dtype, device,
     """The data form's parametrisation (its own variables, not the model's) and its batched derivatives."""
     param = Parametrisation(SimpleNamespace(variables=form.parameters), dims)
     return param, _DataDerivatives(form, param, dims, dtype, device, block)
+
+
+def data_form_inputs(model, batch) -> tuple[list[tuple[list[int], dict[str, torch.Tensor]]], list[int]]:
+    """The data form's inputs for the instances of ``batch`` (``verifier.batch``): for each group of instances
+    whose data share their shapes, (their indices, their raw arrays and the model's hyperparameters as tensors
+    with the group as leading dimension); and the indices of the instances that give a spectrum, not data."""
+    groups: dict[tuple, list] = {}
+    without_data = []
+    for i, inst in enumerate(batch.instances):
+        raw = model.data_form.raw(inst)
+        if raw is None:
+            without_data.append(i)
+        else:
+            groups.setdefault(tuple(sorted((k, np.shape(v)) for k, v in raw.items())), []).append((i, raw))
+    tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=batch.scale.dtype, device=batch.scale.device)
+    inputs = []
+    for members in groups.values():
+        idx = [i for i, _ in members]
+        data = {k: tensor([raw[k] for _, raw in members]) for k in members[0][1]}
+        data.update({h.symbol.name: batch.data[h.symbol.name][idx] for h in model.hyperparameters})
+        inputs.append((idx, data))
+    return inputs, without_data
 
 
 def minimise_data_form(model, dims: dict, data: dict[str, torch.Tensor], matrix_data: dict[str, torch.Tensor],

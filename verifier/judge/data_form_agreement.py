@@ -3,11 +3,10 @@ minimised by :mod:`verifier.data_form`, against the matrix form the theorems sol
 random points, the certified minima, and the spectra of the whitened data-form minimiser."""
 from __future__ import annotations
 
-import numpy as np
-import torch
-
 from .. import error_model
-from ..data_form import DataForm, DataFormResult, minimise_data_form, whitened_after_newton_step
+from ..data_form import (
+    DataForm, DataFormResult, data_form_inputs, minimise_data_form, whitened_after_newton_step,
+)
 from ..error_model import NEWTON_STEP_CHANGE, POINT_UNCERTAINTY, VALUE_REFERENCE_FLOOR, Tolerance
 from ..errors import SpecError
 from ..minimiser_cache import row_from_json, row_json, split_rows, stack_rows
@@ -24,19 +23,11 @@ def check_data_form(claim: DataFormAgreement, ev: Evidence) -> list[Outcome]:
     form: DataForm = model.data_form
     b = ev.batch
     out: list = [None] * b.size
-    groups: dict[tuple, list] = {}
-    for i, inst in enumerate(b.instances):
-        raw = form.raw(inst)
-        if raw is None:
-            out[i] = gate(ev, i, applies=(False, "the instance gives a spectrum, not data: there is no data "
-                                                 "form to minimise"))
-            continue
-        groups.setdefault(tuple(sorted((k, np.shape(v)) for k, v in raw.items())), []).append((i, raw))
-    for members in groups.values():
-        idx = [i for i, _ in members]
-        t = lambda a: torch.as_tensor(np.asarray(a), dtype=b.scale.dtype, device=b.scale.device)
-        data = {k: t([raw[k] for _, raw in members]) for k in members[0][1]}
-        data.update({h.symbol.name: b.data[h.symbol.name][idx] for h in model.hyperparameters})
+    groups, without_data = data_form_inputs(model, b)
+    for i in without_data:
+        out[i] = gate(ev, i, applies=(False, "the instance gives a spectrum, not data: there is no data "
+                                             "form to minimise"))
+    for idx, data in groups:
         matrix_data = {k: v[idx] for k, v in b.data.items()}
         res = _minimised(ev, data, matrix_data, idx)
         constant = form.constant(data, b.dims)
