@@ -126,14 +126,14 @@ def test_where_mkls_setting_cannot_be_read_the_environment_decides(monkeypatch):
     """An MKL linked otherwise than into torch's library: its setting is not read back, and MKL_CBWR is all there
     is to go by (set, as the package sets it, the premise stands; unset, nothing is kept)."""
     monkeypatch.setattr(kernels, "_mkl_branch", lambda library_dir: None)
-    kernels.mode.cache_clear()
+    kernels._kernels.cache_clear()
     try:
         monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
         assert kernels.mode() == "MKL, MKL_CBWR=COMPATIBLE" and kernels.batch_dependence(1) is None
-        kernels.mode.cache_clear()
+        kernels._kernels.cache_clear()
         monkeypatch.delenv("MKL_CBWR")
         assert kernels.mode() == "MKL, MKL_CBWR=" and kernels.batch_dependence(1).startswith("MKL, MKL_CBWR=: ")
     finally:
         monkeypatch.undo()
-        kernels.mode.cache_clear()
+        kernels._kernels.cache_clear()
     assert kernels.mode().startswith("MKL, reproducible")

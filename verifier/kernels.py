@@ -42,18 +42,11 @@ def request_reproducible() -> None:
     os.environ.setdefault(*REPRODUCIBLE)
 
 
-@functools.cache
 def mode() -> str:
     """The CPU kernels of this process, in words: ``"MKL, reproducible (branch N)"``, ``"MKL, not
     reproducible"``, ``"no MKL"``, or ``"MKL, MKL_CBWR=..."`` where MKL's own setting could not be read (an
     MKL linked otherwise than into torch's library) and the environment's is all there is to go by."""
-    import torch
-    if not torch.backends.mkl.is_available():
-        return "no MKL"
-    branch = _mkl_branch(Path(torch.__file__).parent / "lib")
-    if branch is None:
-        return f"MKL, {REPRODUCIBLE[0]}={os.environ.get(REPRODUCIBLE[0], '')}"
-    return "MKL, not reproducible" if branch == _MKL_CBWR_BRANCH_OFF else f"MKL, reproducible (branch {branch})"
+    return _kernels()[0]
 
 
 def batch_dependence(threads: int) -> str | None:
@@ -63,14 +56,26 @@ def batch_dependence(threads: int) -> str | None:
     lone problem's own work is split, in another order (measured from 20 x 20 up, whatever ``MKL_CBWR`` says)."""
     if threads > 1:
         return f"{threads} threads split a lone problem's work otherwise than a batch's"
-    if mode() == "no MKL" or mode().startswith("MKL, reproducible") or _unread_but_requested(mode()):
+    words, reproducible = _kernels()
+    if reproducible:
         return None
-    return f"{mode()}: torch's linear algebra ran before the verifier was imported; set MKL_CBWR=AUTO"
+    return f"{words}: torch's linear algebra ran before the verifier was imported; set MKL_CBWR=AUTO"
 
 
-def _unread_but_requested(kernels: str) -> bool:
-    """MKL's setting unread, and MKL_CBWR set: every value MKL takes is a reproducible mode."""
-    return kernels.startswith(f"MKL, {REPRODUCIBLE[0]}=") and kernels != f"MKL, {REPRODUCIBLE[0]}="
+@functools.cache
+def _kernels() -> tuple[str, bool]:
+    """(:func:`mode`, whether a problem's bits are independent of its place in a batch).  Where MKL's setting
+    cannot be read, MKL_CBWR set means reproducible: every value MKL takes is a reproducible mode."""
+    import torch
+    if not torch.backends.mkl.is_available():
+        return "no MKL", True
+    branch = _mkl_branch(Path(torch.__file__).parent / "lib")
+    if branch is None:
+        requested = os.environ.get(REPRODUCIBLE[0], "")
+        return f"MKL, {REPRODUCIBLE[0]}={requested}", bool(requested)
+    if branch == _MKL_CBWR_BRANCH_OFF:
+        return "MKL, not reproducible", False
+    return f"MKL, reproducible (branch {branch})", True
 
 
 def _mkl_branch(library_dir: Path) -> int | None:

@@ -10,8 +10,8 @@ engine's source -- not on the claims judged at the point, nor on the other insta
 gives the same bits, and nothing is kept where the kernels cannot promise it).  Each instance's result
 (every restart's loss, the ladder's rungs, the certificate) is stored under a key of all of these, so a
 variant whose closed form changes -- the loop of a theorist who edits a formula and checks again --
-re-judges the points it already has.  Where a changed closed form changes an instance's loss scale the key changes with it
-and the instance is minimised afresh: nothing is served that a fresh run would not compute.  (The
+re-judges the points it already has.  Where a changed closed form changes an instance's loss scale the
+key changes with it and the instance is minimised afresh: nothing is served that a fresh run would not compute.  (The
 scale comes from the claimed point's loss, whose last bit can follow the batch's shape -- torch takes
 another kernel for fractional powers of longer tensors -- so an instance drawn in another batch may
 miss; it never hits wrongly.)

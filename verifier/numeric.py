@@ -200,11 +200,10 @@ def pseudo_newton_step(derivatives: Derivatives, x: torch.Tensor, env: dict) -> 
     """x (B, P) moved by one Newton step with the Hessian's pseudo-inverse: where each point's exact minimiser
     lies, to first order. Directions of zero curvature (the objective's symmetries) are left alone; directions
     of small but real curvature, which |grad| / curvature above a null cutoff does not bound, are not."""
-    n = x.shape[0]
-    if n == 1:                           # as in any batch (kernels.paired): a lone product by a column differs
-        x, env = kernels.paired(x, env)
+    if x.shape[0] == 1:                  # as in any batch (kernels.paired): a lone product by a column differs
+        return pseudo_newton_step(derivatives, *kernels.paired(x, env))[:1]
     _, g, H = derivatives(x, env, hessian=True)
-    return (x - (torch.linalg.pinv(H, rtol=1e-12, hermitian=True) @ g.unsqueeze(-1)).squeeze(-1))[:n]
+    return x - (torch.linalg.pinv(H, rtol=1e-12, hermitian=True) @ g.unsqueeze(-1)).squeeze(-1)
 
 
 def hessian_eigenvalues(H: torch.Tensor) -> torch.Tensor:
