@@ -1,5 +1,5 @@
 """A problem's bits do not depend on its batch (verifier/kernels.py): MKL's reproducible kernels, requested when
-the package is imported, and a product by one column formed the same way in a batch of one as in any other.
+the package is imported, and a lone problem's derivatives computed as a pair, laid out as any batch is.
 tests/test_minimiser_cache.py checks the consequence through the whole pipeline."""
 import os
 import subprocess
