@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as fixed_seed
 from sympy import MatrixSymbol, Trace, log
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from theorems import REGISTRY
 from verifier.batch import group_by_dims, instantiate
@@ -37,6 +38,18 @@ class CountedOps(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+class AtenNames(TorchDispatchMode):
+    """The aten operations run inside the block, by name, in order (what autograd records and differentiates)."""
+
+    def __init__(self):
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.names.append(func.overloadpacket.__name__)
+        return func(*args, **(kwargs or {}))
+
+
 def _env(seed: int, batch: int = 4) -> dict:
     g = torch.Generator().manual_seed(seed)
     return {name: torch.randn(batch, 3, 3, dtype=torch.float64, generator=g) for name in "ABC"}
@@ -55,8 +68,9 @@ def test_a_repeated_subexpression_is_computed_once_per_evaluation():
     with CountedOps() as ops:
         evaluate(OBJECTIVE, env, DIMS)
     # sums: A + B, A + (-1)B and A.T + (-1)B.T once each, the objective's three terms (2), Trace(AB)^2 + 1 (1);
-    # products by -1: B and B.T once each.  Computed where they occur: 8 sums and 3 products.
-    assert (ops.calls["add"], ops.calls["mul"]) == (6, 2)
+    # products by -1: B and B.T once each, and each trace's elementwise product (3).  Computed where they occur:
+    # 8 sums and 6 products.
+    assert (ops.calls["add"], ops.calls["mul"]) == (6, 5)
     other = _env(1)
     with CountedOps() as again:          # a second evaluation computes them again: nothing is kept between calls
         evaluate(OBJECTIVE, other, DIMS)
@@ -117,7 +131,8 @@ def test_an_inverse_is_nan_where_singular_and_differentiates_as_the_plain_invers
             value = lowered(x, c, k)
         assert torch.isnan(value[0])
         inverse = torch.linalg.inv(x[1:].reshape(-1, k, k))
-        expected = (torch.diagonal(inverse @ c[1:], dim1=-2, dim2=-1).sum(-1)
+        # tr(A^-1 C) as a trace of a product is lowered (elementwise); tr(A^-2) as the diagonal of a power
+        expected = ((inverse * c[1:].mT).sum((-2, -1))
                     + torch.diagonal(inverse @ inverse, dim1=-2, dim2=-1).sum(-1))
         torch.testing.assert_close(value[1:], expected, rtol=0, atol=0)
         x = x[1:].clone().requires_grad_(True)
@@ -138,6 +153,44 @@ def test_an_inverse_is_nan_where_singular_and_differentiates_as_the_plain_invers
     negative = -torch.diag(torch.tensor([2.0, 3.0, 5.0], dtype=torch.float64))[None]
     inverse = evaluate(sp.Inverse(A), {"A": negative}, DIMS)
     assert torch.equal(torch.signbit(inverse), torch.signbit(torch.linalg.inv(negative)))   # -0.0 stays -0.0
+
+
+def test_a_product_of_two_batches_of_matrices_is_one_bmm_with_matmul_s_bits():
+    """A batch times a batch of one size is ``bmm`` alone -- no expand or view around it for autograd to record
+    and differentiate -- with ``matmul``'s value and gradient to the bit; other shapes (two batch dimensions, a
+    matrix without one) still multiply as ``matmul`` broadcasts."""
+    env = {name: value.requires_grad_(True) for name, value in _env(3).items()}
+    env["B"] = env["B"].mT                                  # a transposed view, as W.T is
+    with AtenNames() as calls:
+        value = evaluate(A * B * C, env, DIMS)
+    assert calls.names == ["bmm", "bmm"]
+    expected = env["A"] @ env["B"] @ env["C"]
+    assert torch.equal(value, expected)
+    upstream = torch.randn(value.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    for ours, theirs in zip(torch.autograd.grad(value, list(env.values()), upstream),
+                            torch.autograd.grad(expected, list(env.values()), upstream)):
+        assert torch.equal(ours, theirs)
+    deeper = {name: torch.randn(2, 4, 3, 3, dtype=torch.float64) for name in "AB"}
+    assert torch.equal(evaluate(A * B, deeper, DIMS), deeper["A"] @ deeper["B"])
+    lone = {"A": torch.randn(4, 3, 3, dtype=torch.float64), "B": torch.randn(3, 3, dtype=torch.float64)}
+    assert torch.equal(evaluate(A * B, lone, DIMS), lone["A"] @ lone["B"])
+
+
+def test_a_trace_of_a_product_leaves_its_last_factor_unmultiplied():
+    """tr(c X L) as c times the sum of X * L^T: one ``bmm`` for A B C's first product, none for its last; the value
+    and the gradient are the multiplied-out trace's up to rounding.  A trace of anything else is its diagonal's sum."""
+    env = {name: value.requires_grad_(True) for name, value in _env(5).items()}
+    with AtenNames() as calls:
+        value = evaluate(Trace(2 * A * B * C), env, DIMS)
+    assert calls.names.count("bmm") == 1 and "diagonal" not in calls.names
+    expected = 2 * torch.diagonal(env["A"] @ env["B"] @ env["C"], dim1=-2, dim2=-1).sum(-1)
+    torch.testing.assert_close(value, expected, rtol=1e-14, atol=1e-14)
+    for ours, theirs in zip(torch.autograd.grad(value.sum(), list(env.values())),
+                            torch.autograd.grad(expected.sum(), list(env.values()))):
+        torch.testing.assert_close(ours, theirs, rtol=1e-13, atol=1e-13)
+    with AtenNames() as calls:
+        evaluate(Trace(A + B), env, DIMS)
+    assert "diagonal" in calls.names
 
 
 @pytest.mark.parametrize("name", REGISTRY)

@@ -8,7 +8,7 @@ from theorems.theorem4_vae_learnable_sigma import THEOREM as T4
 from verifier.batch import group_by_dims, instantiate
 from verifier.judge import INCONCLUSIVE
 from verifier import numeric
-from verifier.lowering import log_det_spd
+from verifier.matrix_functions import log_det_spd
 from verifier.instances import Instance
 from verifier.numeric import (Derivatives, MinimiserSettings, Parametrisation, intra_op_threads, minimise,
                               smallest_curvature)

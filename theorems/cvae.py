@@ -31,7 +31,7 @@ from verifier.batch import STATISTICS_RTOL
 from verifier.data_form import DataForm
 from verifier.errors import InstanceError
 from verifier.instances import Instance
-from verifier.lowering import log_det_spd
+from verifier.matrix_functions import log_det_spd
 from verifier.rank import principal_directions
 from verifier.spec import Hyperparameter, Model, Variable
 

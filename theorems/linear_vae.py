@@ -13,7 +13,7 @@ from sympy import MatrixSymbol, Trace, Determinant, log
 import torch
 
 from verifier.data_form import DataForm
-from verifier.lowering import log_det_spd
+from verifier.matrix_functions import log_det_spd
 from verifier.rank import principal_directions
 from verifier.spec import FixedVector, Hyperparameter, Model, Variable
 

@@ -33,6 +33,7 @@ from sympy.matrices.expressions import (
 )
 
 from .errors import SpecError
+from .matrix_functions import batched_matmul, inverse_or_nan, log_det_spd
 
 Value = "torch.Tensor | float"
 
@@ -161,11 +162,35 @@ def _matmul(expr: MatMul, build) -> Evaluator:
 
     def matmul(low: Lowering):
         scalar_values = [s(low) for s in scalars]
-        out = functools.reduce(torch.matmul, [m(low) for m in mats])
+        out = functools.reduce(batched_matmul, [m(low) for m in mats])
         for s in scalar_values:
             out = out * _as_matrix_scalar(s)
         return out
     return matmul
+
+
+def _trace(expr: Trace, build) -> Evaluator:
+    """tr M; of a product, tr(X L) = sum of X * L^T, without the product's last factor multiplied out.  Its
+    derivatives are then elementwise too: in the Hessian's batched backward pass a ``bmm`` whose one operand
+    is the same for every direction copies both into one long batch (an expand, two clones, three views), where
+    an elementwise product broadcasts (Theorem 5 at d = 3: 946 operations a Hessian call with the product
+    multiplied out, 895 without; Appendix C 879 and 802).  The sum's order differs from the product's diagonal:
+    the value moves by rounding."""
+    (arg,) = expr.args
+    if isinstance(arg, MatMul):
+        mats = [a for a in arg.args if a.is_Matrix]
+        if len(mats) >= 2:
+            scalars = [build(a) for a in arg.args if not a.is_Matrix]
+            head, last = build(mats[0] if len(mats) == 2 else MatMul(*mats[:-1])), build(mats[-1])
+
+            def trace_of_product(low: Lowering):
+                out = (head(low) * last(low).mT).sum((-2, -1))
+                for s in scalars:
+                    out = out * s(low)
+                return out
+            return trace_of_product
+    matrix = build(arg)
+    return lambda low: torch.diagonal(matrix(low), dim1=-2, dim2=-1).sum(-1)
 
 
 def _fold(op: Callable, *, as_tensors: bool = False):
@@ -212,51 +237,6 @@ def _log(expr: sp.log, build) -> Evaluator:
     return lambda low: torch.log(low.tensor(inner(low)))
 
 
-def log_det_spd(S: torch.Tensor) -> torch.Tensor:
-    """log|S| of each symmetric positive definite matrix of a batch (*batch, n, n), NaN where one is not
-    positive definite (a step the minimiser rejects, not an exception).
-
-    The value is the Cholesky factor's (2 sum log diag L); the derivative is S^-1, given by hand
-    (:class:`_SPDLogDet`). Autograd's own route differentiates the Cholesky, and the Hessian's batched
-    backward pass (``is_grads_batched``) has no batching rule for its triangular solves: it loops over
-    every direction, which made log|Sigma| a third to a half of a Hessian (Theorem 2 at d = 5: 9 113
-    tensor operations per Hessian with it, 2 214 without)."""
-    return _SPDLogDet.apply(S)
-
-
-class _SPDLogDet(torch.autograd.Function):
-    generate_vmap_rule = True        # torch.func.vmap batches it as it batches the operations inside
-
-    @staticmethod
-    def forward(S):
-        chol, info = torch.linalg.cholesky_ex(S)
-        logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
-        return torch.where(info == 0, logdet, torch.full_like(logdet, float("nan")))
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        (S,) = inputs
-        ctx.save_for_backward(S)
-        ctx.save_for_forward(S)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (S,) = ctx.saved_tensors
-        return grad[..., None, None] * _symmetric_inverse(S)
-
-    @staticmethod
-    def jvp(ctx, dS):                # forward mode (torch.func.jvp, jacfwd): d log|S| = tr(S^-1 dS)
-        (S,) = ctx.saved_tensors
-        return (_symmetric_inverse(S).mT * dS).sum((-2, -1))
-
-
-def _symmetric_inverse(S: torch.Tensor) -> torch.Tensor:
-    """S^-1 made exactly symmetric, as the Cholesky's own gradient is (it reads one triangle of S but
-    treats S as symmetric); NaN where S is singular."""
-    inverse = _inverse(S)
-    return 0.5 * (inverse + inverse.mT)
-
-
 def _piecewise(expr: sp.Piecewise, build) -> Evaluator:
     pieces = [(build(value), None if cond is sp.true else build(cond)) for value, cond in reversed(expr.args)]
 
@@ -287,58 +267,12 @@ def _sized(make: Callable):
     return builder
 
 
-def _inverse(m: torch.Tensor) -> torch.Tensor:
-    """The inverse, nan where a matrix is singular: an objective with an inverse of its variables (a model
-    covariance W W^T + s2 I) meets singular points as the minimiser explores (s2 = exp(x) rounding to 0), and
-    there its loss is undefined -- a step the minimiser rejects, not an error (:class:`_Inverse`)."""
-    return _Inverse.apply(m)
-
-
-class _Inverse(torch.autograd.Function):
-    """``torch.linalg.inv_ex`` with nan where singular, and torch's own derivative, -Y^H (G Y^H), in the same
-    association and to the bit, multiplied by ``bmm``.
-
-    Both choices keep the Hessian's batched backward pass (the legacy vmap under ``is_grads_batched``) from
-    looping over every direction: the nan is added (x + (-0.0) is x to the bit), where a ``torch.where``'s
-    derivative has no batching rule (Theorem 3 at d = 3: 1 962 tensor operations per Hessian with it, 1 845
-    without); and torch's formula multiplies by ``matmul``, which has none either and looped twice (1 845 with
-    it, 1 312 without)."""
-    generate_vmap_rule = True        # torch.func.vmap batches it as it batches the operations inside
-
-    @staticmethod
-    def forward(m):
-        inverse, info = torch.linalg.inv_ex(m)
-        undefined = torch.where((info != 0)[..., None, None], float("nan"), -0.0).to(inverse.dtype)
-        return inverse + undefined
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(output)
-        ctx.save_for_forward(output)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (inverse,) = ctx.saved_tensors
-        return -_batched_product(inverse.mH, _batched_product(grad, inverse.mH))
-
-    @staticmethod
-    def jvp(ctx, dm):                # forward mode (torch.func.jvp, jacfwd): d(M^-1) = -M^-1 dM M^-1
-        (inverse,) = ctx.saved_tensors
-        return -_batched_product(inverse, _batched_product(dm, inverse))
-
-
-def _batched_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b for two tensors of the same shape (*batch, n, n), as one ``bmm`` -- as ``matmul`` computes it."""
-    shape = a.shape
-    return torch.bmm(a.reshape(-1, *shape[-2:]), b.reshape(-1, *shape[-2:])).reshape(shape)
-
-
 def _matrix_power(expr: MatPow, build) -> Evaluator:
     """A^k; a negative power (sympy writes A^-1 A^-1 as A^-2) through the inverse, so that a singular A gives
     NaN, as an inverse does, rather than torch's error."""
     base, exponent = build(expr.base), int(expr.exp)
     if exponent < 0:
-        return lambda low: torch.linalg.matrix_power(_inverse(base(low)), -exponent)
+        return lambda low: torch.linalg.matrix_power(inverse_or_nan(base(low)), -exponent)
     return lambda low: torch.linalg.matrix_power(base(low), exponent)
 
 
@@ -352,9 +286,9 @@ _BUILDERS: dict[type, Callable] = {
     MatMul: _matmul,
     MatAdd: _fold(operator.add),
     Transpose: _unary(lambda m: m.mT),
-    Inverse: _unary(_inverse),
+    Inverse: _unary(inverse_or_nan),
     MatPow: _matrix_power,
-    Trace: _unary(lambda m: torch.diagonal(m, dim1=-2, dim2=-1).sum(-1)),
+    Trace: _trace,
     Determinant: _unary(torch.linalg.det),
     sp.Mul: _fold(operator.mul),
     sp.Add: _fold(operator.add),
