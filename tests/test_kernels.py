@@ -93,6 +93,14 @@ def test_minimisations_run_on_several_threads_are_not_kept(tmp_path):
                            "(2 threads split a lone problem's work otherwise than a batch's))")
 
 
+def test_minimisations_on_a_gpu_are_not_kept(tmp_path):
+    """The premise is measured on the CPU only; on a GPU the libraries choose kernels by batch size."""
+    store = RowStore(EvidenceCache(tmp_path), "minimised", None, MinimiserSettings(), "cuda")
+    assert store.describe(3, 0) == ("3 minimisations computed (not cached: a problem's bits may depend on its batch "
+                                    "(on cuda the libraries pick their kernels by batch size, and no measurement "
+                                    "shows a problem's bits independent of its batch there))")
+
+
 def _in_a_fresh_process(code: str) -> str:
     env = {k: v for k, v in os.environ.items() if k != kernels.REPRODUCIBLE[0]}
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

@@ -49,11 +49,16 @@ def mode() -> str:
     return _kernels()[0]
 
 
-def batch_dependence(threads: int) -> str | None:
-    """Why a problem's CPU results may depend on its batch when computed with ``threads`` intra-op threads, or
-    None where they do not: one thread and MKL's reproducible kernels, or a build without MKL (whose BLAS is
-    not known to choose by alignment).  With more threads a batch is shared out problem by problem while a
-    lone problem's own work is split, in another order (measured from 20 x 20 up, whatever ``MKL_CBWR`` says)."""
+def batch_dependence(threads: int, device: str = "cpu") -> str | None:
+    """Why a problem's results may depend on its batch when computed on ``device`` (with ``threads`` intra-op
+    threads on the CPU), or None where they do not: on the CPU, one thread and MKL's reproducible kernels, or a
+    build without MKL (whose BLAS is not known to choose by alignment).  With more threads a batch is shared out
+    problem by problem while a lone problem's own work is split, in another order (measured from 20 x 20 up,
+    whatever ``MKL_CBWR`` says).  On any other device: not shown to hold (cuBLAS and cuSOLVER pick their
+    kernels by batch size as well as by shape, and no GPU has measured the premise), so it is not assumed."""
+    if device != "cpu":
+        return (f"on {device} the libraries pick their kernels by batch size, and no measurement shows a "
+                f"problem's bits independent of its batch there")
     if threads > 1:
         return f"{threads} threads split a lone problem's work otherwise than a batch's"
     words, reproducible = _kernels()

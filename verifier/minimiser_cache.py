@@ -55,8 +55,8 @@ class RowStore:
     def __init__(self, cache: EvidenceCache, kind: str, model, settings: MinimiserSettings, device: str,
                  not_kept: str | None = None):
         """``not_kept``: why nothing is kept although ``cache`` may be on (its results are computed elsewhere)."""
-        dependence = (kernels.batch_dependence(settings.cpu_threads or torch.get_num_threads())
-                      if not_kept is None and cache.enabled and device == "cpu" else None)
+        dependence = (kernels.batch_dependence(settings.cpu_threads or torch.get_num_threads(), device)
+                      if not_kept is None and cache.enabled else None)
         if dependence:                     # the premise of keeping rows per instance does not hold
             not_kept = f"not cached: a problem's bits may depend on its batch ({dependence})"
         self.cache, self.kind, self.not_kept = (DISABLED, kind, not_kept) if not_kept else (cache, kind, None)
