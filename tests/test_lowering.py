@@ -157,8 +157,8 @@ def test_an_inverse_is_nan_where_singular_and_differentiates_as_the_plain_invers
 
 def test_a_product_of_two_batches_of_matrices_is_one_bmm_with_matmul_s_bits():
     """A batch times a batch of one size is ``bmm`` alone -- no expand or view around it for autograd to record
-    and differentiate -- with ``matmul``'s value and gradient to the bit; other shapes (two batch dimensions, a
-    matrix without one) still multiply as ``matmul`` broadcasts."""
+    and differentiate -- with ``matmul``'s value and gradient to the bit; two batch dimensions give ``matmul``'s
+    bits too, and a matrix without a batch still multiplies as ``matmul`` broadcasts."""
     env = {name: value.requires_grad_(True) for name, value in _env(3).items()}
     env["B"] = env["B"].mT                                  # a transposed view, as W.T is
     with AtenNames() as calls:

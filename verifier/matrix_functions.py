@@ -13,13 +13,18 @@ import torch
 
 
 def batched_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b; two batches of matrices of one batch size by ``bmm`` itself.  ``matmul`` reaches the same ``bmm``
-    behind an expand and a view of each operand and a view of the result, and autograd records and differentiates
-    all five: they were a sixth of a Hessian call's operations (Theorem 5 at d = 3: 1 170 with ``matmul``, 946 with
-    ``bmm``; the same values to the bit, while the Hessian's batched pass, given other layouts, can move a last
-    bit)."""
-    if a.dim() == 3 and b.dim() == 3 and a.shape[0] == b.shape[0]:
-        return torch.bmm(a, b)
+    """a @ b; two batches of matrices of the same batch shape by ``bmm`` itself (more than one batch dimension
+    folded into one).  ``matmul`` reaches the same ``bmm`` behind an expand and a view of each operand and a view
+    of the result, and autograd records and differentiates all five: they were a sixth of a Hessian call's
+    operations (Theorem 5 at d = 3: 1 170 with ``matmul``, 946 with ``bmm``; the same values to the bit, while the
+    Hessian's batched pass, given other layouts, can move a last bit).  Under the legacy vmap of that pass
+    ``matmul`` has no batching rule at all and runs once per direction; ``bmm`` has one.  Other shapes (a matrix
+    without a batch, batches that broadcast) go to ``matmul``."""
+    if a.dim() >= 3 and a.shape[:-2] == b.shape[:-2]:
+        if a.dim() == 3:
+            return torch.bmm(a, b)
+        product = torch.bmm(a.reshape(-1, *a.shape[-2:]), b.reshape(-1, *b.shape[-2:]))
+        return product.reshape(*a.shape[:-1], b.shape[-1])
     return torch.matmul(a, b)
 
 
@@ -100,15 +105,9 @@ class _Inverse(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (inverse,) = ctx.saved_tensors
-        return -_batched_product(inverse.mH, _batched_product(grad, inverse.mH))
+        return -batched_matmul(inverse.mH, batched_matmul(grad, inverse.mH))
 
     @staticmethod
     def jvp(ctx, dm):                # forward mode (torch.func.jvp, jacfwd): d(M^-1) = -M^-1 dM M^-1
         (inverse,) = ctx.saved_tensors
-        return -_batched_product(inverse, _batched_product(dm, inverse))
-
-
-def _batched_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b for two tensors of the same shape (*batch, n, n), as one ``bmm`` -- as ``matmul`` computes it."""
-    shape = a.shape
-    return torch.bmm(a.reshape(-1, *shape[-2:]), b.reshape(-1, *shape[-2:])).reshape(shape)
+        return -batched_matmul(inverse, batched_matmul(dm, inverse))
