@@ -19,7 +19,7 @@ from verifier.status import Status
 from verifier.symbolic import check_closed_forms
 from verifier.symbolic.arithmetic import DPS, evaluate
 from verifier.symbolic.critical_points import critical_points, least
-from verifier.symbolic.problem import build_problem, claimed_point
+from verifier.symbolic.problem import build_problem, claimed_point, value_at
 from verifier.symbolic.sampling import sample
 from verifier.symbolic.triangular import real_solutions
 
@@ -52,6 +52,33 @@ def test_a_claimed_point_asked_again_is_the_one_computed_afresh():
         values.clear()
     fresh = build_problem(t5.THEOREM)
     assert [claimed_point(problem, p) for p in points] == [claimed_point(fresh, p) for p in points]
+
+
+def test_a_closed_form_at_a_point_is_its_exact_substitution_with_only_the_holding_piece_evaluated():
+    """value_at gives xreplace's exact value -- on the MHVAE's closed forms at sampled points, with a nested
+    Piecewise and at a piece's boundary -- without evaluating the pieces that do not hold there; a condition it
+    cannot decide (a symbol left free) leaves the whole expression to xreplace."""
+    evaluated = []
+
+    class Spy(sp.Function):
+        @classmethod
+        def eval(cls, arg):
+            evaluated.append(arg)
+
+    x, y = sp.symbols("x y", positive=True)
+    nested = sp.Piecewise((Spy(x) + sp.sqrt(x), x > 2), (sp.Piecewise((x ** 2, x < 1), (sp.root(x, 3), True)), True))
+    for at in (sp.Rational(1, 2), sp.Integer(1), sp.Integer(2), sp.Integer(3)):
+        evaluated.clear()
+        ours = value_at(nested, {x: at})
+        assert (at in evaluated) == (at > 2)           # Spy(x) is evaluated only where its piece holds
+        assert ours == nested.xreplace({x: at})
+    undecided = sp.Piecewise((x, x > y), (y, True))
+    assert value_at(undecided, {x: 1}) == undecided.xreplace({x: 1})
+    problem = build_problem(t5.THEOREM)
+    points = [p for branch in sample(problem, random.Random(1)).branches.values() for p in branch.samples[:3]]
+    for point in points:
+        for v in problem.variables:
+            assert value_at(problem.closed[v], point) == problem.closed[v].xreplace(point)
 
 
 @pytest.mark.parametrize("theorem", [t3.THEOREM, t5.THEOREM], ids=["theorem3", "theorem5"])

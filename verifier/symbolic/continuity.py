@@ -12,7 +12,7 @@ import sympy as sp
 from ..error_model import CONTINUITY_RTOL, JUMP_RTOL
 from .arithmetic import fmt, real, simplest
 from .findings import INCONCLUSIVE, REFUTED, VERIFIED, Result, SymbolicFinding
-from .problem import Problem, parameters_text, select_pieces, unique
+from .problem import Problem, parameters_text, select_pieces, unique, value_at
 from .sampling import CONTINUITY_STEP, Samples
 
 
@@ -65,7 +65,7 @@ def _numeric_continuity(problem: Problem, points: list) -> Result:
     for point in points:
         theta = point[problem.split]
         for v in problem.variables:
-            values = [real(problem.closed[v].xreplace({**point, problem.split: s}))
+            values = [real(value_at(problem.closed[v], {**point, problem.split: s}))
                       for s in (theta * (1 - CONTINUITY_STEP), theta, theta * (1 + CONTINUITY_STEP))]
             if any(x is None for x in values):
                 return Result(INCONCLUSIVE, f"{v}* is not a finite real next to {parameters_text(problem, point)}")
